@@ -1,0 +1,33 @@
+import type { UserConfig } from '../config/schema.js';
+import { DUMMY_HASH, verifyPassword } from './password.js';
+
+export interface Account {
+  username: string;
+  /** Every claim of the user, `sub` included; release per scope is the provider's job. */
+  claims: Readonly<Record<string, unknown>> & { sub: string };
+}
+
+export interface AccountStore {
+  /** Resolves the account for a username and password, or undefined; never says which was wrong. */
+  authenticate(username: string, password: string): Promise<Account | undefined>;
+  findBySub(sub: string): Account | undefined;
+}
+
+/** An account store over the configured users. Usernames are matched case-insensitively. */
+export function createAccountStore(users: readonly UserConfig[]): AccountStore {
+  const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
+  const bySub = new Map(users.map((u) => [u.claims.sub, u]));
+  const toAccount = (u: UserConfig): Account => ({ username: u.username, claims: u.claims });
+
+  return {
+    async authenticate(username, password) {
+      const user = byName.get(username.trim().toLowerCase());
+      const ok = await verifyPassword(user?.password ?? DUMMY_HASH, password);
+      return user && ok ? toAccount(user) : undefined;
+    },
+    findBySub(sub) {
+      const user = bySub.get(sub);
+      return user ? toAccount(user) : undefined;
+    },
+  };
+}

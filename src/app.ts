@@ -1,0 +1,60 @@
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { AccountStore } from './accounts/account-store.js';
+import type { Views } from './http/views.js';
+import type { Store } from './storage/store.js';
+import { createErrorHandler } from './http/error-handler.js';
+import { createSecurityHeaders } from './http/security-headers.js';
+import { createPinIssuer } from './http/pin-issuer.js';
+import { createRequestId } from './http/request-id.js';
+import { createHealthRoutes } from './http/health.js';
+import { createBodyLimit } from './http/body-limit.js';
+import { createInteractionRouter } from './interactions/router.js';
+import { createDemoRouter } from './interactions/demo-router.js';
+import { DEMO_CLIENT_ID } from './config/production-safety.js';
+import type { createDeviceFlow } from './oidc/device-flow.js';
+
+export interface AppDeps {
+  config: Config;
+  provider: Provider;
+  deviceFlow: ReturnType<typeof createDeviceFlow>;
+  accounts: AccountStore;
+  views: Views;
+  store: Store;
+  logger: Logger;
+}
+
+/**
+ * The host Koa app. Order: request id → error handler → security headers → issuer pinning →
+ * body limit → health and assets → interaction pages → demo → oidc-provider (everything else).
+ */
+export function createApp(deps: AppDeps): Koa {
+  const { config, provider, views, logger } = deps;
+  const app = new Koa();
+  app.proxy = true; // see http/pin-issuer.ts: forwarded headers are overwritten, never trusted
+  app.keys = [...config.cookies.keys];
+  app.silent = true; // errors are logged by our handler, not printed by Koa
+
+  app.use(createRequestId(logger));
+  app.use(createErrorHandler({ views, logger }));
+  app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
+  app.use(createPinIssuer(config.issuer));
+  app.use(createBodyLimit(config.http.bodyLimitBytes));
+  app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
+
+  const interactions = createInteractionRouter(deps);
+  app.use(interactions.routes()).use(interactions.allowedMethods());
+
+  const demoClient = config.clients.find((c) => c.client_id === DEMO_CLIENT_ID);
+  if (demoClient) {
+    const demo = createDemoRouter({ config, views, client: demoClient });
+    app.use(demo.routes()).use(demo.allowedMethods());
+  }
+
+  app.use(deps.deviceFlow.prefillUserCode);
+  app.use(mount(provider));
+  return app;
+}

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { fileConfigSchema, insecureOptIns, type Config, type InsecureOptIn } from './schema.js';
+import { mergeConfig } from './merge-config.js';
+import { checkProductionSafety } from './production-safety.js';
+
+/** Thrown for any configuration problem; its message names the offending key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ISSUER: z.string().url().optional(),
+  REDIS_URL: z.string().optional(),
+  CONFIG_FILE: z.string().optional(),
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  COOKIE_KEYS: z.string().optional(),
+  GATEHOUSE_ALLOW_INSECURE: z.string().optional(),
+});
+
+export interface LoadConfigOptions {
+  /** Environment to read; main passes process.env. */
+  env?: Record<string, string | undefined>;
+  /** An object merged over the files, for programmatic use and tests. */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Builds the one frozen configuration object: `config/default.json`, then `CONFIG_FILE`, then
+ * `overrides`, then environment variables; validated as a whole.
+ *
+ * This module is the only reader of process.env in the program.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = parseOrThrow(envSchema, options.env ?? process.env, 'environment variable');
+  let raw = readJson(DEFAULT_CONFIG_PATH);
+  if (env.CONFIG_FILE) raw = mergeConfig(raw, readJson(env.CONFIG_FILE));
+  if (options.overrides) raw = mergeConfig(raw, options.overrides);
+
+  const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const file = parseOrThrow(fileConfigSchema, substituteIssuer(raw, issuer), 'config');
+  if (new URL(issuer).pathname !== '/') {
+    throw new ConfigError('ISSUER: must be an origin without a path (e.g. https://id.example.com)');
+  }
+
+  const allowInsecure = new Set<InsecureOptIn>(file.allowInsecure);
+  for (const name of (env.GATEHOUSE_ALLOW_INSECURE ?? '').split(',').map((s) => s.trim())) {
+    if (!name) continue;
+    if (!(insecureOptIns() as readonly string[]).includes(name)) {
+      throw new ConfigError(
+        `GATEHOUSE_ALLOW_INSECURE: unknown value "${name}" (expected ${insecureOptIns().join(', ')})`,
+      );
+    }
+    allowInsecure.add(name as InsecureOptIn);
+  }
+
+  const defaultCookieKeys = readJson(DEFAULT_CONFIG_PATH) as { cookies: { keys: string[] } };
+  const cookieKeys = env.COOKIE_KEYS
+    ? env.COOKIE_KEYS.split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+    : file.cookies.keys;
+  if (cookieKeys.some((k) => k.length < 16)) {
+    throw new ConfigError('COOKIE_KEYS: every key must be at least 16 characters');
+  }
+
+  const production = env.NODE_ENV === 'production';
+  const config: Config = {
+    ...file,
+    cookies: { keys: cookieKeys },
+    port: env.PORT,
+    issuer,
+    redisUrl: env.REDIS_URL || undefined,
+    nodeEnv: env.NODE_ENV,
+    production,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    allowInsecure,
+    defaultCookieKeys: cookieKeys.some((k) => defaultCookieKeys.cookies.keys.includes(k)),
+  };
+  checkUniqueness(config);
+  const problems = checkProductionSafety(config);
+  if (problems.length) throw new ConfigError(problems.join('\n'));
+  return deepFreeze(config);
+}
+
+function readJson(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      throw new Error('the top level must be a JSON object');
+    }
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `${path || '(top level)'}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid ${what}:\n  ${lines.join('\n  ')}`);
+}
+
+/** Replaces `${ISSUER}` in every string so shipped examples follow PORT and ISSUER. */
+function substituteIssuer(value: unknown, issuer: string): unknown {
+  if (typeof value === 'string') return value.replaceAll('${ISSUER}', issuer);
+  if (Array.isArray(value)) return value.map((v) => substituteIssuer(v, issuer));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteIssuer(v, issuer)]));
+  }
+  return value;
+}
+
+function checkUniqueness(config: Config): void {
+  const seen = new Set<string>();
+  config.clients.forEach((client, i) => {
+    if (seen.has(client.client_id)) {
+      throw new ConfigError(`clients.${i}.client_id: duplicate client_id "${client.client_id}"`);
+    }
+    seen.add(client.client_id);
+  });
+  const names = new Set<string>();
+  const subs = new Set<string>();
+  config.users.forEach((user, i) => {
+    if (names.has(user.username.toLowerCase())) {
+      throw new ConfigError(`users.${i}.username: duplicate username "${user.username}"`);
+    }
+    if (subs.has(user.claims.sub)) {
+      throw new ConfigError(`users.${i}.claims.sub: duplicate sub "${user.claims.sub}"`);
+    }
+    names.add(user.username.toLowerCase());
+    subs.add(user.claims.sub);
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Set)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

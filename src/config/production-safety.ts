@@ -1,0 +1,50 @@
+import type { Config } from './schema.js';
+
+export const DEMO_CLIENT_ID = 'gatehouse-demo';
+export const DEMO_USERNAME = 'demo';
+
+/** True for `$argon2id$…` and `$scrypt$…` PHC strings; anything else is a plain-text password. */
+export function isPasswordHash(password: string): boolean {
+  return /^\$(argon2id|argon2i|argon2d|scrypt)\$/.test(password);
+}
+
+/**
+ * Lists why this configuration must not serve production traffic, each with the opt-in that
+ * overrides it. Empty outside production. Signing keys are checked when they are loaded.
+ */
+export function checkProductionSafety(config: Config): string[] {
+  if (!config.production) return [];
+  const allowed = (name: Parameters<Config['allowInsecure']['has']>[0]) =>
+    config.allowInsecure.has(name) || config.allowInsecure.has('all');
+  const problems: string[] = [];
+  if (!config.redisUrl && !allowed('memory-store')) {
+    problems.push(
+      'REDIS_URL: NODE_ENV=production needs a persistent store (set REDIS_URL, or GATEHOUSE_ALLOW_INSECURE=memory-store)',
+    );
+  }
+  config.users.forEach((user, i) => {
+    if (!isPasswordHash(user.password) && !allowed('plain-passwords')) {
+      problems.push(
+        `users.${i}.password: plain-text passwords are refused in production (use an $argon2id$ or $scrypt$ hash, see "npm run hash-password", or GATEHOUSE_ALLOW_INSECURE=plain-passwords)`,
+      );
+    }
+    if (user.username === DEMO_USERNAME && !allowed('demo-accounts')) {
+      problems.push(
+        `users.${i}.username: the demo user is refused in production (or GATEHOUSE_ALLOW_INSECURE=demo-accounts)`,
+      );
+    }
+  });
+  config.clients.forEach((client, i) => {
+    if (client.client_id === DEMO_CLIENT_ID && !allowed('demo-accounts')) {
+      problems.push(
+        `clients.${i}.client_id: the demo client is refused in production (or GATEHOUSE_ALLOW_INSECURE=demo-accounts)`,
+      );
+    }
+  });
+  if (config.defaultCookieKeys && !allowed('default-cookie-keys')) {
+    problems.push(
+      'cookies.keys: the shipped development cookie keys are refused in production (set COOKIE_KEYS, or GATEHOUSE_ALLOW_INSECURE=default-cookie-keys)',
+    );
+  }
+  return problems;
+}

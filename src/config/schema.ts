@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * The schema of Gatehouse's configuration: `config/default.json`, with the file named by
+ * `CONFIG_FILE` merged over it, and environment variables applied last (see load-config.ts).
+ * Unknown keys are refused so that a typo never silently falls back to a default.
+ */
+
+const seconds = z.number().int().positive();
+const absoluteUrl = z.string().url();
+
+/** RFC 7591 client metadata; oidc-provider validates the finer points when it loads the client. */
+export const clientSchema = z
+  .object({
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1).optional(),
+    client_name: z.string().optional(),
+    redirect_uris: z.array(z.string()).default([]),
+    post_logout_redirect_uris: z.array(z.string()).optional(),
+    grant_types: z.array(z.string()).optional(),
+    response_types: z.array(z.string()).optional(),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+      .optional(),
+    scope: z.string().optional(),
+    application_type: z.enum(['web', 'native']).optional(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    jwks_uri: absoluteUrl.optional(),
+    id_token_signed_response_alg: z.enum(['RS256', 'ES256']).optional(),
+  })
+  .catchall(z.unknown());
+
+export const userSchema = z.strictObject({
+  username: z.string().min(1),
+  password: z.string().min(1),
+  claims: z
+    .object({
+      sub: z.string().min(1).max(255),
+      email: z.string().optional(),
+      email_verified: z.boolean().optional(),
+    })
+    .catchall(z.unknown()),
+});
+
+export const resourceServerSchema = z.strictObject({
+  scope: z.string().min(1),
+  audience: z.string().optional(),
+  accessTokenTTL: seconds.optional(),
+});
+
+export const fileConfigSchema = z.strictObject({
+  clients: z.array(clientSchema),
+  users: z.array(userSchema),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'not a valid scope token')),
+  claims: z.record(z.string(), z.array(z.string())),
+  ttl: z.strictObject({
+    accessToken: seconds,
+    authorizationCode: seconds,
+    clientCredentials: seconds,
+    deviceCode: seconds,
+    idToken: seconds,
+    refreshToken: seconds,
+    interaction: seconds,
+    session: seconds,
+    grant: seconds,
+  }),
+  cookies: z.strictObject({
+    keys: z.array(z.string().min(16, 'cookie keys must be at least 16 characters')).min(1),
+  }),
+  pkce: z.strictObject({ requiredForAllClients: z.boolean() }),
+  deviceFlow: z.strictObject({
+    interval: z.number().int().min(1).max(60),
+    userCodeCharset: z.enum(['base-20', 'digits']),
+    userCodeMask: z.string().regex(/^[*\- ]+$/, 'use "*" for characters and "-" or " " as separators'),
+    userCodeAttemptsPerMinute: z.number().int().min(1),
+  }),
+  acrValues: z.array(z.string()),
+  resourceServers: z.record(absoluteUrl, resourceServerSchema),
+  http: z.strictObject({ bodyLimitBytes: z.number().int().min(1024) }),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  allowInsecure: z.array(z.enum(insecureOptIns())),
+});
+
+/** Names accepted by `allowInsecure` / `GATEHOUSE_ALLOW_INSECURE` to start in production anyway. */
+export function insecureOptIns() {
+  return [
+    'memory-store',
+    'dev-keys',
+    'plain-passwords',
+    'demo-accounts',
+    'default-cookie-keys',
+    'all',
+  ] as const;
+}
+
+export type InsecureOptIn = ReturnType<typeof insecureOptIns>[number];
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+export type ClientConfig = z.infer<typeof clientSchema>;
+export type UserConfig = z.infer<typeof userSchema>;
+export type ResourceServerConfig = z.infer<typeof resourceServerSchema>;
+
+/** The whole, validated configuration the rest of the program receives. */
+export interface Config extends Omit<FileConfig, 'allowInsecure'> {
+  port: number;
+  issuer: string;
+  redisUrl: string | undefined;
+  nodeEnv: string;
+  production: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  allowInsecure: ReadonlySet<InsecureOptIn>;
+  /** True when cookie keys are still the ones shipped in config/default.json. */
+  defaultCookieKeys: boolean;
+}

@@ -1,0 +1,106 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { loadConfig, ConfigError, type LoadConfigOptions } from './config/load-config.js';
+import { createAccountStore } from './accounts/account-store.js';
+import { createViews } from './http/views.js';
+import { loadSigningKeys } from './keys/signing-keys.js';
+import { createProvider } from './oidc/create-provider.js';
+import { openStore } from './storage/open-store.js';
+import { createApp } from './app.js';
+
+export interface Gatehouse {
+  config: Readonly<Config>;
+  app: ReturnType<typeof createApp>;
+  provider: ReturnType<typeof createProvider>['provider'];
+  store: Awaited<ReturnType<typeof openStore>>;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/**
+ * Assembles Gatehouse from a loaded configuration: store, keys, accounts, provider, app.
+ * Has no process-level side effects (see main.ts for those).
+ */
+export async function createGatehouse(config: Readonly<Config>, logger?: Logger): Promise<Gatehouse> {
+  const log = logger ?? pino({ level: config.logLevel, base: { service: 'gatehouse' } });
+  const store = await openStore(config, log);
+  try {
+    const keys = await loadSigningKeys(config.jwks, store);
+    const insecureKeysAllowed = config.allowInsecure.has('dev-keys') || config.allowInsecure.has('all');
+    if (config.production && keys.source !== 'config' && !store.persistent && !insecureKeysAllowed) {
+      throw new ConfigError(
+        'jwks: NODE_ENV=production refuses signing keys generated into the in-memory store (configure "jwks", use REDIS_URL, or GATEHOUSE_ALLOW_INSECURE=dev-keys)',
+      );
+    }
+    const views = createViews();
+    const accounts = createAccountStore(config.users);
+    const { provider, deviceFlow } = createProvider({ config, store, views, accounts, keys, logger: log });
+    const app = createApp({ config, provider, deviceFlow, accounts, views, store, logger: log });
+    return { config, app, provider, store, logger: log, close: () => store.close() };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+export interface StartOptions extends LoadConfigOptions {
+  /** Port to listen on; 0 picks a free one. Overrides PORT. */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+}
+
+export interface RunningGatehouse extends Gatehouse {
+  server: Server;
+  issuer: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Loads configuration and starts listening. With `port: 0` the issuer follows the port chosen
+ * unless ISSUER is set.
+ */
+export async function startGatehouse(options: StartOptions = {}): Promise<RunningGatehouse> {
+  const env = { ...(options.env ?? process.env) };
+  const server = createServer();
+  let port = options.port ?? Number(env.PORT ?? 3000);
+  if (port === 0) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, options.host ?? '127.0.0.1', () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+  }
+  env.PORT = String(port);
+  let gatehouse: Gatehouse;
+  try {
+    gatehouse = await createGatehouse(loadConfig({ env, overrides: options.overrides }), options.logger);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  server.on('request', gatehouse.app.callback());
+  if (!server.listening) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, options.host, () => resolve());
+    });
+  }
+  const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : 'localhost'}:${port}`;
+  return {
+    ...gatehouse,
+    server,
+    issuer: gatehouse.config.issuer,
+    url,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await gatehouse.close();
+    },
+  };
+}

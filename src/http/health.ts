@@ -1,0 +1,37 @@
+import Router from '@koa/router';
+import { createHash } from 'node:crypto';
+import type { Store } from '../storage/store.js';
+
+/** Liveness, readiness and the stylesheet: small routes that need no provider. */
+export function createHealthRoutes(deps: { store: Store; stylesheet: string }) {
+  const router = new Router();
+  const etag = `"${createHash('sha256').update(deps.stylesheet).digest('base64url').slice(0, 16)}"`;
+
+  router.get('/healthz', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      await deps.store.ping();
+      ctx.body = { status: 'ready' };
+    } catch {
+      // Not ready is an answer, not an error: the store being down is what this reports.
+      ctx.status = 503;
+      ctx.set('retry-after', '1');
+      ctx.body = { status: 'unavailable', error: 'temporarily_unavailable' };
+    }
+  });
+  router.get('/assets/gatehouse.css', (ctx) => {
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.set('etag', etag);
+    if (ctx.get('if-none-match') === etag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = 'text/css';
+    ctx.body = deps.stylesheet;
+  });
+  return router.routes();
+}

@@ -1,0 +1,39 @@
+import Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../storage/store.js';
+import type { Views } from '../http/views.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { SigningKeys } from '../keys/signing-keys.js';
+import { buildProviderConfiguration } from './provider-config.js';
+import { createDeviceFlow } from './device-flow.js';
+
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  views: Views;
+  accounts: AccountStore;
+  keys: SigningKeys;
+  logger: Logger;
+}
+
+/** Creates the configured oidc-provider instance with Gatehouse's middleware and event wiring. */
+export function createProvider(deps: ProviderDeps) {
+  const deviceFlow = createDeviceFlow(deps);
+  const provider = new Provider(
+    deps.config.issuer,
+    buildProviderConfiguration({ ...deps, devicePages: deviceFlow.pages }),
+  );
+  // Host and protocol are pinned to the issuer's by the host app (http/pin-issuer.ts).
+  provider.proxy = true;
+  provider.use(deviceFlow.middleware);
+
+  const log = deps.logger;
+  provider.on('server_error', (ctx, err) =>
+    log.error({ requestId: ctx.state?.requestId, err }, 'provider server_error'),
+  );
+  provider.on('grant.revoked', (_ctx, grantId) =>
+    log.info({ event: 'grant.revoked', grantId }, 'grant revoked'),
+  );
+  return { provider, deviceFlow };
+}

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../storage/store.js';
+import type { Views } from '../http/views.js';
+import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+interface PollState {
+  interval: number;
+  lastPollAt?: number;
+}
+
+/**
+ * The device authorization grant's behaviour that oidc-provider leaves to us:
+ * the `interval` in the device authorization response, `slow_down` with a 5 s longer interval
+ * for clients that poll too fast, and a limit on wrong user-code entries per client IP.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-5.1
+ */
+export function createDeviceFlow(deps: { config: Config; store: Store; views: Views }) {
+  const { config, store, views } = deps;
+  const attempts = new RateLimiterMemory({
+    keyPrefix: 'user-code',
+    points: config.deviceFlow.userCodeAttemptsPerMinute,
+    duration: 60,
+  });
+  const pollKey = (deviceCode: string) =>
+    `device-poll:${createHash('sha256').update(deviceCode).digest('base64url')}`;
+
+  /** Provider middleware: adds `interval`, answers `slow_down`, limits user-code guesses. */
+  async function middleware(ctx: KoaContextWithOIDC, next: Next) {
+    if (ctx.method === 'POST' && ctx.path === '/device') {
+      const state = await attempts.get(ctx.ip);
+      if (state && state.remainingPoints <= 0) {
+        const retryAfter = Math.ceil(state.msBeforeNext / 1000);
+        ctx.set('retry-after', String(retryAfter));
+        views.render(
+          ctx as unknown as Context,
+          'device-input',
+          {
+            title: 'Too many attempts',
+            error: `Too many incorrect codes. Wait ${retryAfter} seconds, then try again.`,
+            action: '/device',
+            xsrf: '',
+            userCode: '',
+            digits: config.deviceFlow.userCodeCharset === 'digits',
+          },
+          429,
+        );
+        return;
+      }
+    }
+
+    await next();
+
+    const route = ctx.oidc?.route;
+    if (route === 'device_authorization' && ctx.status === 200 && isRecord(ctx.body)) {
+      const { device_code: deviceCode, expires_in: expiresIn } = ctx.body;
+      ctx.body.interval = config.deviceFlow.interval;
+      if (typeof deviceCode === 'string' && typeof expiresIn === 'number') {
+        await store.setRecord(pollKey(deviceCode), { interval: config.deviceFlow.interval }, expiresIn + 600);
+      }
+    } else if (route === 'token' && isRecord(ctx.body) && ctx.body.error === 'authorization_pending') {
+      const deviceCode = ctx.oidc.params?.device_code;
+      if (ctx.oidc.params?.grant_type !== DEVICE_CODE_GRANT || typeof deviceCode !== 'string') return;
+      await applySlowDown(ctx, pollKey(deviceCode));
+    }
+  }
+
+  async function applySlowDown(ctx: KoaContextWithOIDC, key: string) {
+    const now = Date.now();
+    const state = (await store.getRecord<PollState>(key)) ?? { interval: config.deviceFlow.interval };
+    const tooSoon = state.lastPollAt !== undefined && now - state.lastPollAt < state.interval * 1000;
+    const next: PollState = { interval: state.interval + (tooSoon ? 5 : 0), lastPollAt: now };
+    await store.setRecord(key, next, config.ttl.deviceCode + 600);
+    if (tooSoon) {
+      ctx.body = {
+        error: 'slow_down',
+        error_description: `polling too frequently; wait at least ${next.interval} seconds between requests`,
+      };
+    }
+  }
+
+  /** Page sources for oidc-provider's features.deviceFlow, rendered from views/. */
+  const pages = {
+    async userCodeInputSource(
+      ctx: KoaContextWithOIDC,
+      form: string,
+      _out?: unknown,
+      err?: Error & { userCode?: string },
+    ) {
+      if (err?.name === 'NotFoundError' && ctx.method === 'POST') {
+        // Only wrong codes count: they are what guessing looks like.
+        await attempts.penalty(ctx.ip).catch(() => undefined);
+      }
+      const known = err?.name as keyof typeof USER_CODE_ERRORS | undefined;
+      const error = err
+        ? (known && USER_CODE_ERRORS[known]) || 'There was a problem with that code. Try again.'
+        : undefined;
+      const prefill = (ctx.state as { prefillUserCode?: string }).prefillUserCode;
+      views.render(
+        ctx as unknown as Context,
+        'device-input',
+        {
+          title: 'Connect a device',
+          error,
+          action: formAction(form, '/device'),
+          xsrf: hiddenFieldValue(form, 'xsrf'),
+          userCode: err?.userCode ?? prefill ?? '',
+          digits: config.deviceFlow.userCodeCharset === 'digits',
+        },
+        err && err.name !== 'AbortedError' ? 400 : 200,
+      );
+    },
+    async userCodeConfirmSource(
+      ctx: KoaContextWithOIDC,
+      form: string,
+      client: { clientName?: string; clientId: string },
+      _deviceInfo: unknown,
+      userCode: string,
+    ) {
+      views.render(ctx as unknown as Context, 'device-confirm', {
+        title: 'Confirm the device',
+        clientName: client.clientName ?? client.clientId,
+        userCode,
+        action: formAction(form, '/device'),
+        xsrf: hiddenFieldValue(form, 'xsrf'),
+      });
+    },
+    async successSource(ctx: KoaContextWithOIDC) {
+      views.render(ctx as unknown as Context, 'device-success', {
+        title: 'Device connected',
+        clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId,
+      });
+    },
+  };
+
+  /**
+   * Host middleware for GET /device?user_code=…: oidc-provider would auto-submit the code with
+   * a script; instead we show the entry page pre-filled, so the user confirms the code they see
+   * (RFC 8628 §5.4) and the page works without JavaScript.
+   */
+  async function prefillUserCode(ctx: Context, next: Next) {
+    if (ctx.method === 'GET' && ctx.path === '/device' && typeof ctx.query.user_code === 'string') {
+      (ctx.state as { prefillUserCode?: string }).prefillUserCode = ctx.query.user_code.slice(0, 64);
+      ctx.querystring = '';
+    }
+    await next();
+  }
+
+  return { middleware, pages, prefillUserCode };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Buffer.isBuffer(value);
+}

@@ -1,0 +1,170 @@
+import type { Context } from 'koa';
+import { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../storage/store.js';
+import type { Views } from '../http/views.js';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { SigningKeys } from '../keys/signing-keys.js';
+import { createFindAccount } from './find-account.js';
+import { formAction, hiddenFieldValue } from './internals.js';
+import { toProviderClient } from './clients.js';
+
+export interface ProviderConfigDeps {
+  config: Config;
+  store: Store;
+  views: Views;
+  accounts: AccountStore;
+  keys: SigningKeys;
+  devicePages: NonNullable<NonNullable<Configuration['features']>['deviceFlow']> & object;
+}
+
+/** Human-readable messages for the error page, by OAuth error code. */
+const ERROR_MESSAGES: Record<string, string> = {
+  invalid_request: 'The request was not valid.',
+  invalid_client: 'The application making this request is not known.',
+  invalid_redirect_uri: 'The application sent an address that is not registered.',
+  access_denied: 'Access was denied.',
+  login_required: 'You need to sign in.',
+  temporarily_unavailable: 'The service is temporarily unavailable. Try again in a moment.',
+  server_error: 'Something went wrong on our side.',
+};
+
+/**
+ * Builds oidc-provider's configuration from Gatehouse's: endpoints on our paths, the grants and
+ * response types we allow, PKCE policy, TTLs, our pages, and the store as adapter.
+ *
+ * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md
+ */
+export function buildProviderConfiguration(deps: ProviderConfigDeps): Configuration {
+  const { config, store, views, accounts, keys } = deps;
+  const policy = interactionPolicy.base();
+  // prompt=select_account is requestable: it shows the sign-in page so another account can be chosen.
+  policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
+
+  const renderPage = (
+    ctx: KoaContextWithOIDC,
+    name: string,
+    data: Record<string, unknown> & { title: string },
+  ) => views.render(ctx as unknown as Context, name, data);
+
+  return {
+    adapter: (name: string) => store.adapter(name),
+    clients: config.clients.map(toProviderClient),
+    findAccount: createFindAccount(accounts),
+    jwks: keys.jwks as Configuration['jwks'],
+    cookies: {
+      keys: [...config.cookies.keys],
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
+    scopes: [...config.scopes],
+    acrValues: [...config.acrValues],
+    responseTypes: ['code', 'id_token', 'code id_token'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    allowOmittingSingleRegisteredRedirectUri: false,
+    pkce: {
+      required: (_ctx, client) => config.pkce.requiredForAllClients || client.clientAuthMethod === 'none',
+    },
+    // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    conformIdTokenClaims: true,
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      ClientCredentials: config.ttl.clientCredentials,
+      DeviceCode: config.ttl.deviceCode,
+      IdToken: config.ttl.idToken,
+      RefreshToken: config.ttl.refreshToken,
+      Interaction: config.ttl.interaction,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+    },
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      userinfo: '/userinfo',
+      jwks: '/jwks',
+      revocation: '/revoke',
+      introspection: '/introspect',
+      end_session: '/logout',
+      device_authorization: '/device_authorization',
+      code_verification: '/device',
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    clientBasedCORS: (_ctx, origin, client) =>
+      (client.redirectUris ?? []).some((uri) => {
+        try {
+          return new URL(uri).origin === origin;
+        } catch {
+          return false; // an unparsable redirect URI allows no origin
+        }
+      }),
+    features: {
+      devInteractions: { enabled: false },
+      // Not part of Gatehouse's surface yet; off rather than advertised untested.
+      pushedAuthorizationRequests: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        charset: config.deviceFlow.userCodeCharset,
+        mask: config.deviceFlow.userCodeMask,
+        ...deps.devicePages,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) =>
+          renderPage(ctx, 'logout', {
+            title: 'Sign out',
+            host: new URL(config.issuer).host,
+            action: formAction(form, '/logout/confirm'),
+            xsrf: hiddenFieldValue(form, 'xsrf'),
+          }),
+        postLogoutSuccessSource: (ctx) =>
+          renderPage(ctx, 'logout-success', { title: 'Signed out', clientName: ctx.oidc.client?.clientName }),
+      },
+      resourceIndicators: {
+        enabled: true,
+        // Without a resource parameter, tokens are for /userinfo (the default behaviour).
+        defaultResource: (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resourceIndicator) => {
+          const server = config.resourceServers[resourceIndicator];
+          if (!server) throw new errors.InvalidTarget();
+          return {
+            scope: server.scope,
+            audience: server.audience ?? resourceIndicator,
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: server.accessTokenTTL ?? config.ttl.accessToken,
+          };
+        },
+      },
+    },
+    renderError: (ctx, out, error) => {
+      const code = String(out.error ?? 'server_error');
+      const status = (error as { status?: number }).status ?? ctx.status;
+      renderPage(ctx, 'error', {
+        title: 'Something went wrong',
+        message: ERROR_MESSAGES[code] ?? 'The request could not be completed.',
+        error: code,
+        description: out.error_description,
+        requestId: ctx.state.requestId,
+      });
+      ctx.status = status >= 400 ? status : 400;
+    },
+  };
+}

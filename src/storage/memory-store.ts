@@ -1,0 +1,127 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
+
+/**
+ * The embedded in-memory store, for development and as a test IdP. Single process only;
+ * refused in production unless explicitly allowed.
+ *
+ * Key layout (the Redis store uses the same names):
+ *   `<Model>:<id>`            the record, expiring with it
+ *   `uid:<uid>`               Session id by its uid
+ *   `userCode:<userCode>`     DeviceCode id by its user code
+ *   `grant:<grantId>`         the set of `<Model>:<id>` keys belonging to a grant
+ *   `rec:<key>`               Gatehouse's own records (keys, device polling, counters)
+ */
+export function createMemoryStore(): Store & { clear(): void } {
+  const data = new Map<string, { value: unknown; expiresAt: number }>();
+
+  const get = <T>(key: string): T | undefined => {
+    const entry = data.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      data.delete(key);
+      return undefined;
+    }
+    return entry.value as T;
+  };
+  const set = (key: string, value: unknown, ttlSeconds?: number) => {
+    data.set(key, { value, expiresAt: ttlSeconds ? Date.now() + ttlSeconds * 1000 : Infinity });
+  };
+  const expiryOf = (key: string) => data.get(key)?.expiresAt ?? 0;
+
+  // Expired entries are also dropped lazily on read; the sweep bounds memory.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [key, entry] of data) if (entry.expiresAt <= now) data.delete(key);
+  }, 60_000);
+  sweep.unref();
+
+  function revokeGrant(grantId: string) {
+    const members = get<Set<string>>(`grant:${grantId}`);
+    if (members) for (const key of members) data.delete(key);
+    data.delete(`grant:${grantId}`);
+  }
+
+  function adapter(model: string): Adapter {
+    const keyFor = (id: string) => `${model}:${id}`;
+    return {
+      async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+        const key = keyFor(id);
+        const ttl = retentionSeconds(model, expiresIn);
+        set(key, structuredClone(payload), ttl);
+        if (payload.uid) set(`uid:${payload.uid}`, id, ttl);
+        if (payload.userCode) set(`userCode:${payload.userCode}`, id, ttl);
+        if (GRANTABLE_MODELS.has(model) && payload.grantId) {
+          const grantKey = `grant:${payload.grantId}`;
+          const members = get<Set<string>>(grantKey) ?? new Set<string>();
+          members.add(key);
+          const until = Math.max(expiryOf(grantKey), Date.now() + (ttl ?? Infinity) * 1000);
+          data.set(grantKey, { value: members, expiresAt: until });
+        }
+      },
+      async find(id: string) {
+        const value = get<AdapterPayload>(keyFor(id));
+        return value ? structuredClone(value) : undefined;
+      },
+      async findByUid(uid: string) {
+        const id = get<string>(`uid:${uid}`);
+        return id ? this.find(id) : undefined;
+      },
+      async findByUserCode(userCode: string) {
+        const id = get<string>(`userCode:${userCode}`);
+        return id ? this.find(id) : undefined;
+      },
+      async consume(id: string) {
+        // Check-and-set in one synchronous step: of two concurrent redemptions exactly one wins.
+        const record = get<AdapterPayload>(keyFor(id));
+        if (!record) return;
+        if (record.consumed) {
+          if (record.grantId) revokeGrant(record.grantId);
+          throw new errors.InvalidGrant(
+            `${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`,
+          );
+        }
+        record.consumed = Math.floor(Date.now() / 1000);
+      },
+      async destroy(id: string) {
+        const record = get<AdapterPayload>(keyFor(id));
+        data.delete(keyFor(id));
+        if (record?.uid && get(`uid:${record.uid}`) === id) data.delete(`uid:${record.uid}`);
+        if (record?.userCode && get(`userCode:${record.userCode}`) === id) {
+          data.delete(`userCode:${record.userCode}`);
+        }
+      },
+      async revokeByGrantId(grantId: string) {
+        revokeGrant(grantId);
+      },
+    };
+  }
+
+  return {
+    kind: 'memory',
+    persistent: false,
+    adapter,
+    async getRecord<T>(key: string) {
+      const value = get<T>(`rec:${key}`);
+      return value === undefined ? undefined : structuredClone(value);
+    },
+    async setRecord(key, value, ttlSeconds) {
+      set(`rec:${key}`, structuredClone(value), ttlSeconds);
+    },
+    async setRecordIfAbsent(key, value, ttlSeconds) {
+      if (get(`rec:${key}`) !== undefined) return false;
+      set(`rec:${key}`, structuredClone(value), ttlSeconds);
+      return true;
+    },
+    async deleteRecord(key) {
+      data.delete(`rec:${key}`);
+    },
+    async ping() {},
+    async close() {
+      clearInterval(sweep);
+    },
+    clear() {
+      data.clear();
+    },
+  };
+}

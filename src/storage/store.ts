@@ -1,0 +1,47 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+
+/**
+ * The one storage door. Every piece of state Gatehouse keeps goes through a Store: the
+ * oidc-provider models (through `adapter(model)`) and Gatehouse's own small records (signing
+ * keys, device polling state, rate-limit counters) through the JSON record methods.
+ *
+ * Implementations: memory-store.ts (the zero-setup default). Contract tests live in
+ * test/storage/store-contract.ts and run unchanged against every implementation.
+ */
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+  /** Whether the state survives a restart of this process (and is shared between instances). */
+  readonly persistent: boolean;
+  /** An oidc-provider adapter for one model name ("Session", "AccessToken", …). */
+  adapter(model: string): Adapter;
+  getRecord<T>(key: string): Promise<T | undefined>;
+  setRecord(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
+  /** Stores the record only when the key is absent; true when this call stored it. */
+  setRecordIfAbsent(key: string, value: unknown, ttlSeconds?: number): Promise<boolean>;
+  deleteRecord(key: string): Promise<void>;
+  /** Resolves when the store can serve; rejects when it cannot. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Models whose records belong to a grant and are removed by revokeByGrantId. */
+export const GRANTABLE_MODELS = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'ClientCredentials',
+]);
+
+/**
+ * How long to keep a record given oidc-provider's `expiresIn`. Device codes are kept ten
+ * minutes past their expiry so that polling after expiry answers `expired_token` (RFC 8628
+ * §3.5) rather than `invalid_grant`; oidc-provider checks expiry itself.
+ */
+export function retentionSeconds(model: string, expiresIn: number | undefined): number | undefined {
+  if (expiresIn === undefined) return undefined;
+  return model === 'DeviceCode' ? expiresIn + 600 : expiresIn;
+}
+
+export type { Adapter, AdapterPayload };
