@@ -74,7 +74,8 @@ export function createMemoryStore(): Store & { clear(): void } {
       async consume(id: string) {
         // Check-and-set in one synchronous step: of two concurrent redemptions exactly one wins.
         const record = get<AdapterPayload>(keyFor(id));
-        if (!record) return;
+        // oidc-provider consumes only what it just found: a missing record was revoked meanwhile.
+        if (!record) throw new errors.InvalidGrant('grant request is invalid');
         if (record.consumed) {
           if (record.grantId) revokeGrant(record.grantId);
           throw new errors.InvalidGrant(

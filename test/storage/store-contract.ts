@@ -1,0 +1,157 @@
+import { errors } from 'oidc-provider';
+import type { Store } from '../../src/storage/store.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The storage contract every Store implementation must pass, unchanged: the oidc-provider
+ * adapter methods (see oidc-provider's example/my_adapter.js) plus Gatehouse's own records.
+ */
+export function describeStoreContract(name: string, open: () => Promise<Store>, cleanup?: (store: Store) => Promise<void>) {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await cleanup?.(store);
+      await store.close();
+    });
+
+    const id = () => `id-${Math.random().toString(36).slice(2)}`;
+
+    describe('adapter(model)', () => {
+      it('finds what it upserted, as a copy', async () => {
+        const a = store.adapter('AccessToken');
+        const key = id();
+        await a.upsert(key, { jti: key, accountId: 'sub-1', scope: 'openid' }, 60);
+        const found = await a.find(key);
+        expect(found).toEqual({ jti: key, accountId: 'sub-1', scope: 'openid' });
+        found!.scope = 'changed';
+        expect((await a.find(key))!.scope).toBe('openid');
+      });
+
+      it('keeps models apart', async () => {
+        const key = id();
+        await store.adapter('AccessToken').upsert(key, { kind: 'AccessToken' }, 60);
+        expect(await store.adapter('RefreshToken').find(key)).toBeUndefined();
+      });
+
+      it('replaces a record on a second upsert', async () => {
+        const a = store.adapter('Session');
+        const key = id();
+        await a.upsert(key, { uid: 'u1', accountId: 'x' }, 60);
+        await a.upsert(key, { uid: 'u1', accountId: 'y' }, 60);
+        expect((await a.find(key))!.accountId).toBe('y');
+      });
+
+      it('forgets a record after expiresIn seconds', async () => {
+        const a = store.adapter('AuthorizationCode');
+        const key = id();
+        await a.upsert(key, { grantId: 'g' }, 1);
+        expect(await a.find(key)).toBeDefined();
+        await sleep(1200);
+        expect(await a.find(key)).toBeUndefined();
+      });
+
+      it('keeps device codes past expiry so polling can answer expired_token', async () => {
+        const a = store.adapter('DeviceCode');
+        const key = id();
+        await a.upsert(key, { userCode: `UC${key}` }, 1);
+        await sleep(1200);
+        expect(await a.find(key)).toBeDefined();
+      });
+
+      it('finds a session by uid and a device code by user code', async () => {
+        const key = id();
+        await store.adapter('Session').upsert(key, { uid: `uid-${key}` }, 60);
+        expect((await store.adapter('Session').findByUid(`uid-${key}`))!.uid).toBe(`uid-${key}`);
+        await store.adapter('DeviceCode').upsert(key, { userCode: `code-${key}` }, 60);
+        expect((await store.adapter('DeviceCode').findByUserCode(`code-${key}`))!.userCode).toBe(`code-${key}`);
+        expect(await store.adapter('Session').findByUid('nope')).toBeUndefined();
+        expect(await store.adapter('DeviceCode').findByUserCode('nope')).toBeUndefined();
+      });
+
+      it('destroys a record and its secondary indexes', async () => {
+        const key = id();
+        const a = store.adapter('Session');
+        await a.upsert(key, { uid: `uid-${key}` }, 60);
+        await a.destroy(key);
+        expect(await a.find(key)).toBeUndefined();
+        expect(await a.findByUid(`uid-${key}`)).toBeUndefined();
+      });
+
+      it('marks a record consumed', async () => {
+        const a = store.adapter('AuthorizationCode');
+        const key = id();
+        await a.upsert(key, { grantId: id() }, 60);
+        await a.consume(key);
+        expect(typeof (await a.find(key))!.consumed).toBe('number');
+      });
+
+      it('lets exactly one of 50 parallel consumes win; losers get invalid_grant and the grant is revoked', async () => {
+        const grantId = id();
+        const code = id();
+        const at = id();
+        await store.adapter('AuthorizationCode').upsert(code, { grantId }, 60);
+        await store.adapter('AccessToken').upsert(at, { grantId }, 60);
+        const results = await Promise.allSettled(
+          Array.from({ length: 50 }, () => store.adapter('AuthorizationCode').consume(code)),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(49);
+        for (const r of lost) {
+          expect(r.reason).toBeInstanceOf(errors.InvalidGrant);
+        }
+        expect(await store.adapter('AccessToken').find(at)).toBeUndefined();
+      });
+
+      it('revokes every token of a grant, across models, and nothing else', async () => {
+        const grantId = id();
+        const other = id();
+        const keys = { AccessToken: id(), RefreshToken: id(), AuthorizationCode: id(), DeviceCode: id() };
+        for (const [model, key] of Object.entries(keys)) {
+          await store.adapter(model).upsert(key, { grantId, userCode: model === 'DeviceCode' ? `uc-${key}` : undefined }, 60);
+        }
+        const survivor = id();
+        await store.adapter('AccessToken').upsert(survivor, { grantId: other }, 60);
+        await store.adapter('AccessToken').revokeByGrantId(grantId);
+        for (const [model, key] of Object.entries(keys)) {
+          expect(await store.adapter(model).find(key)).toBeUndefined();
+        }
+        expect(await store.adapter('AccessToken').find(survivor)).toBeDefined();
+      });
+    });
+
+    describe('records', () => {
+      it('gets what it set, and deletes it', async () => {
+        const key = id();
+        await store.setRecord(key, { a: 1, b: ['x'] });
+        expect(await store.getRecord(key)).toEqual({ a: 1, b: ['x'] });
+        await store.deleteRecord(key);
+        expect(await store.getRecord(key)).toBeUndefined();
+      });
+
+      it('expires records with a TTL', async () => {
+        const key = id();
+        await store.setRecord(key, 'v', 1);
+        await sleep(1200);
+        expect(await store.getRecord(key)).toBeUndefined();
+      });
+
+      it('setRecordIfAbsent lets exactly one of many concurrent writers win', async () => {
+        const key = id();
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.setRecordIfAbsent(key, { i })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect(await store.getRecord(key)).toEqual({ i: winner });
+      });
+
+      it('answers ping while healthy', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
