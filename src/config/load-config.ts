@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fileConfigSchema, insecureOptIns, type Config, type InsecureOptIn } from './schema.js';
 import { mergeConfig } from './merge-config.js';
+import { parseRedisUrl, type RedisSettings } from './redis-url.js';
 import { checkProductionSafety } from './production-safety.js';
 
 /** Thrown for any configuration problem; its message names the offending key. */
@@ -69,6 +70,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     throw new ConfigError('COOKIE_KEYS: every key must be at least 16 characters');
   }
 
+  let redisConnection: RedisSettings | undefined;
+  if (env.REDIS_URL) {
+    try {
+      redisConnection = parseRedisUrl(env.REDIS_URL);
+    } catch (err) {
+      throw new ConfigError(`REDIS_URL: ${(err as Error).message}`);
+    }
+  }
+
   const production = env.NODE_ENV === 'production';
   const config: Config = {
     ...file,
@@ -76,6 +86,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     port: env.PORT,
     issuer,
     redisUrl: env.REDIS_URL || undefined,
+    redisConnection,
     nodeEnv: env.NODE_ENV,
     production,
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RedisSettings } from './redis-url.js';
 
 /**
  * The schema of Gatehouse's configuration: `config/default.json`, with the file named by
@@ -77,6 +78,11 @@ export const fileConfigSchema = z.strictObject({
   acrValues: z.array(z.string()),
   resourceServers: z.record(absoluteUrl, resourceServerSchema),
   http: z.strictObject({ bodyLimitBytes: z.number().int().min(1024) }),
+  redis: z.strictObject({
+    keyPrefix: z.string().max(64),
+    commandTimeoutMs: z.number().int().min(50).max(60000),
+    connectTimeoutMs: z.number().int().min(50).max(60000),
+  }),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
   allowInsecure: z.array(z.enum(insecureOptIns())),
 });
@@ -104,6 +110,8 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   port: number;
   issuer: string;
   redisUrl: string | undefined;
+  /** REDIS_URL parsed; undefined selects the in-memory store. */
+  redisConnection: RedisSettings | undefined;
   nodeEnv: string;
   production: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

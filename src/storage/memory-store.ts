@@ -48,7 +48,11 @@ export function createMemoryStore(): Store & { clear(): void } {
       async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
         const key = keyFor(id);
         const ttl = retentionSeconds(model, expiresIn);
-        set(key, structuredClone(payload), ttl);
+        const record = structuredClone(payload);
+        // A stale re-save must never un-consume a code or token.
+        const consumed = get<AdapterPayload>(key)?.consumed;
+        if (consumed && !record.consumed) record.consumed = consumed;
+        set(key, record, ttl);
         if (payload.uid) set(`uid:${payload.uid}`, id, ttl);
         if (payload.userCode) set(`userCode:${payload.userCode}`, id, ttl);
         if (GRANTABLE_MODELS.has(model) && payload.grantId) {

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../config/load-config.js';
 import { createMemoryStore } from './memory-store.js';
+import { createRedisStore } from './redis-store.js';
 import type { Store } from './store.js';
 
-/** Opens the configured store: the embedded memory store unless REDIS_URL is set. */
+/** Opens the configured store: Redis when REDIS_URL is set, else the embedded memory store. */
 export async function openStore(config: Config, logger: Logger): Promise<Store> {
-  if (config.redisUrl) {
-    throw new ConfigError(
-      'REDIS_URL: the Redis store is not available in this build yet; unset REDIS_URL to use the in-memory store',
-    );
+  if (config.redisConnection) {
+    const store = await createRedisStore(config, config.redisConnection, logger);
+    logger.debug({ mode: config.redisConnection.mode }, 'using the Redis store');
+    return store;
   }
   logger.debug('using the in-memory store');
   return createMemoryStore();

@@ -7,7 +7,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The storage contract every Store implementation must pass, unchanged: the oidc-provider
  * adapter methods (see oidc-provider's example/my_adapter.js) plus Gatehouse's own records.
  */
-export function describeStoreContract(name: string, open: () => Promise<Store>, cleanup?: (store: Store) => Promise<void>) {
+export function describeStoreContract(
+  name: string,
+  open: () => Promise<Store>,
+  cleanup?: (store: Store) => Promise<void>,
+) {
   describe(`${name} store contract`, () => {
     let store: Store;
     beforeAll(async () => {
@@ -67,7 +71,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.adapter('Session').upsert(key, { uid: `uid-${key}` }, 60);
         expect((await store.adapter('Session').findByUid(`uid-${key}`))!.uid).toBe(`uid-${key}`);
         await store.adapter('DeviceCode').upsert(key, { userCode: `code-${key}` }, 60);
-        expect((await store.adapter('DeviceCode').findByUserCode(`code-${key}`))!.userCode).toBe(`code-${key}`);
+        expect((await store.adapter('DeviceCode').findByUserCode(`code-${key}`))!.userCode).toBe(
+          `code-${key}`,
+        );
         expect(await store.adapter('Session').findByUid('nope')).toBeUndefined();
         expect(await store.adapter('DeviceCode').findByUserCode('nope')).toBeUndefined();
       });
@@ -113,7 +119,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const other = id();
         const keys = { AccessToken: id(), RefreshToken: id(), AuthorizationCode: id(), DeviceCode: id() };
         for (const [model, key] of Object.entries(keys)) {
-          await store.adapter(model).upsert(key, { grantId, userCode: model === 'DeviceCode' ? `uc-${key}` : undefined }, 60);
+          await store
+            .adapter(model)
+            .upsert(key, { grantId, userCode: model === 'DeviceCode' ? `uc-${key}` : undefined }, 60);
         }
         const survivor = id();
         await store.adapter('AccessToken').upsert(survivor, { grantId: other }, 60);
@@ -143,7 +151,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
       it('setRecordIfAbsent lets exactly one of many concurrent writers win', async () => {
         const key = id();
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.setRecordIfAbsent(key, { i })));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.setRecordIfAbsent(key, { i })),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
         expect(await store.getRecord(key)).toEqual({ i: winner });

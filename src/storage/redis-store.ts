@@ -1,0 +1,256 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { RedisSettings } from '../config/redis-url.js';
+import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
+import { StoreUnavailableError } from './store-unavailable.js';
+
+/**
+ * The Redis store (ioredis): single server, Sentinel or Cluster.
+ *
+ * Key layout, all under the configured prefix (default `gatehouse:`):
+ *   `<Model>:<id>`          hash { payload: JSON, consumed?: epoch seconds }, TTL from expiresIn
+ *   `uid:<uid>`             string: Session id by uid, same TTL as the session
+ *   `userCode:<userCode>`   string: DeviceCode id by user code, same TTL as the device code
+ *   `grant:<grantId>`       set of `<Model>:<id>` keys of a grant; TTL = the longest member's
+ *   `rec:<key>`             Gatehouse's own records (signing keys, device polling, counters), JSON
+ *
+ * Every command touches one key, so nothing can fail with CROSSSLOT on a cluster; the
+ * check-and-consume of a code or token is one Lua script on its one key, so of any number of
+ * parallel redemptions exactly one wins (oidc-provider itself checks, then consumes).
+ *
+ * Fail closed: no offline queue, bounded command and connect timeouts, no resending after a
+ * reconnect. A command that cannot run throws StoreUnavailableError (503); the client keeps
+ * reconnecting in the background so the same process serves again when Redis returns.
+ */
+export async function createRedisStore(config: Config, settings: RedisSettings, logger: Logger): Promise<Store> {
+  const prefix = config.redis.keyPrefix;
+  const client = connect(settings, config, logger);
+  const k = (key: string) => `${prefix}${key}`;
+
+  const run = async <T>(command: () => Promise<T>): Promise<T> => {
+    try {
+      return await command();
+    } catch (err) {
+      if (err instanceof errors.OIDCProviderError) throw err;
+      logger.warn({ err: (err as Error).message }, 'redis command failed');
+      throw new StoreUnavailableError(err);
+    }
+  };
+
+  // Single-key Lua scripts: atomic on any deployment, cluster included.
+  client.defineCommand('ghConsume', {
+    numberOfKeys: 1,
+    lua: `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+          if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return 1 end
+          return 2`,
+  });
+  client.defineCommand('ghUpsert', {
+    numberOfKeys: 1,
+    // Keeps an existing `consumed` mark: a stale re-save must never un-consume a code.
+    lua: `local consumed = redis.call('HGET', KEYS[1], 'consumed')
+          redis.call('DEL', KEYS[1])
+          redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+          if consumed then redis.call('HSET', KEYS[1], 'consumed', consumed) end
+          if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+          return 1`,
+  });
+  client.defineCommand('ghAddToGrant', {
+    numberOfKeys: 1,
+    lua: `redis.call('SADD', KEYS[1], ARGV[1])
+          local ttl = tonumber(ARGV[2])
+          local current = redis.call('TTL', KEYS[1])
+          if ttl <= 0 then redis.call('PERSIST', KEYS[1])
+          elseif current ~= -1 and current < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+          return 1`,
+  });
+  type Scripts = {
+    ghConsume(key: string, now: number): Promise<number>;
+    ghUpsert(key: string, payload: string, ttl: number): Promise<number>;
+    ghAddToGrant(key: string, member: string, ttl: number): Promise<number>;
+  };
+  const scripts = client as unknown as Scripts;
+
+  const readRecord = async (key: string): Promise<AdapterPayload | undefined> => {
+    const hash = await client.hgetall(k(key));
+    if (!hash.payload) return undefined;
+    const payload = JSON.parse(hash.payload) as AdapterPayload;
+    if (hash.consumed) payload.consumed = Number(hash.consumed);
+    return payload;
+  };
+
+  async function revokeGrant(grantId: string) {
+    const grantKey = k(`grant:${grantId}`);
+    const members = await client.smembers(grantKey);
+    await Promise.all([...members.map((member) => client.del(k(member))), client.del(grantKey)]);
+  }
+
+  function adapter(model: string): Adapter {
+    const keyFor = (id: string) => `${model}:${id}`;
+    return {
+      upsert: (id, payload, expiresIn) =>
+        run(async () => {
+          const ttl = retentionSeconds(model, expiresIn) ?? 0;
+          const { consumed: _ignored, ...rest } = payload;
+          const writes: Promise<unknown>[] = [scripts.ghUpsert(k(keyFor(id)), JSON.stringify(rest), ttl)];
+          const index = (key: string) =>
+            writes.push(ttl > 0 ? client.set(k(key), id, 'EX', ttl) : client.set(k(key), id));
+          if (payload.uid) index(`uid:${payload.uid}`);
+          if (payload.userCode) index(`userCode:${payload.userCode}`);
+          if (GRANTABLE_MODELS.has(model) && payload.grantId) {
+            writes.push(scripts.ghAddToGrant(k(`grant:${payload.grantId}`), keyFor(id), ttl));
+          }
+          await Promise.all(writes);
+          if (payload.consumed) await scripts.ghConsume(k(keyFor(id)), Number(payload.consumed));
+        }),
+      find: (id) => run(() => readRecord(keyFor(id))),
+      findByUid: (uid) =>
+        run(async () => {
+          const id = await client.get(k(`uid:${uid}`));
+          return id ? readRecord(keyFor(id)) : undefined;
+        }),
+      findByUserCode: (userCode) =>
+        run(async () => {
+          const id = await client.get(k(`userCode:${userCode}`));
+          return id ? readRecord(keyFor(id)) : undefined;
+        }),
+      consume: (id) =>
+        run(async () => {
+          const result = await scripts.ghConsume(k(keyFor(id)), Math.floor(Date.now() / 1000));
+          if (result === 1) return;
+          // 0: revoked meanwhile; 2: someone else consumed it first. Either way this request loses.
+          if (result === 2) {
+            const record = await readRecord(keyFor(id));
+            if (record?.grantId) await revokeGrant(String(record.grantId));
+          }
+          throw new errors.InvalidGrant(result === 2 ? 'grant already used' : 'grant request is invalid');
+        }),
+      destroy: (id) =>
+        run(async () => {
+          const record = await readRecord(keyFor(id));
+          const deletes = [client.del(k(keyFor(id)))];
+          if (record?.uid) deletes.push(deleteIfPointsTo(`uid:${record.uid}`, id));
+          if (record?.userCode) deletes.push(deleteIfPointsTo(`userCode:${record.userCode}`, id));
+          await Promise.all(deletes);
+        }),
+      revokeByGrantId: (grantId) => run(() => revokeGrant(grantId)),
+    };
+  }
+
+  async function deleteIfPointsTo(key: string, id: string): Promise<number> {
+    if ((await client.get(k(key))) === id) return client.del(k(key));
+    return 0;
+  }
+
+  await run(() => waitUntilReady(client, config.redis.connectTimeoutMs * 3));
+  await warnIfEvicting(client, logger);
+
+  return {
+    kind: 'redis',
+    persistent: true,
+    adapter,
+    getRecord: <T>(key: string) =>
+      run(async () => {
+        const value = await client.get(k(`rec:${key}`));
+        return value === null ? undefined : (JSON.parse(value) as T);
+      }),
+    setRecord: (key, value, ttlSeconds) =>
+      run(async () => {
+        const json = JSON.stringify(value);
+        await (ttlSeconds ? client.set(k(`rec:${key}`), json, 'EX', ttlSeconds) : client.set(k(`rec:${key}`), json));
+      }),
+    setRecordIfAbsent: (key, value, ttlSeconds) =>
+      run(async () => {
+        const json = JSON.stringify(value);
+        const result = ttlSeconds
+          ? await client.set(k(`rec:${key}`), json, 'EX', ttlSeconds, 'NX')
+          : await client.set(k(`rec:${key}`), json, 'NX');
+        return result === 'OK';
+      }),
+    deleteRecord: (key) => run(async () => void (await client.del(k(`rec:${key}`)))),
+    ping: () => run(async () => void (await client.ping())),
+    close: async () => {
+      client.disconnect(false);
+    },
+  };
+}
+
+function connect(settings: RedisSettings, config: Config, logger: Logger): Redis | Cluster {
+  const common: RedisOptions = {
+    username: settings.username,
+    password: settings.password,
+    tls: settings.tls ? {} : undefined,
+    // Fail closed and fast: nothing waits for a connection, nothing is replayed after one.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: config.redis.commandTimeoutMs,
+    connectTimeout: config.redis.connectTimeoutMs,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    lazyConnect: false,
+  };
+  let client: Redis | Cluster;
+  if (settings.mode === 'cluster') {
+    client = new Cluster(settings.nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+      redisOptions: common,
+      slotsRefreshTimeout: config.redis.connectTimeoutMs,
+    });
+  } else if (settings.mode === 'sentinel') {
+    client = new Redis({
+      ...common,
+      db: settings.db,
+      sentinels: settings.nodes,
+      name: settings.sentinelName,
+      sentinelPassword: settings.sentinelPassword,
+      sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
+  } else {
+    client = new Redis({ ...common, host: settings.nodes[0]?.host, port: settings.nodes[0]?.port, db: settings.db });
+  }
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (!down) logger.error({ err: err.message }, 'redis connection error');
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) logger.info('redis connection restored');
+    down = false;
+  });
+  return client;
+}
+
+async function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      client.disconnect(false);
+      reject(new Error(`could not connect to Redis within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
+
+/** An IdP that loses keys to eviction loses sessions and codes: say so at start-up. */
+async function warnIfEvicting(client: Redis | Cluster, logger: Logger): Promise<void> {
+  try {
+    const reply = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    const policy = reply[1];
+    if (policy && policy !== 'noeviction') {
+      logger.warn({ policy }, `Redis maxmemory-policy is "${policy}": Redis may evict Gatehouse state; set it to "noeviction"`);
+    }
+  } catch {
+    // CONFIG is often disabled on managed Redis; the warning is advice, not a requirement.
+  }
+}
