@@ -7,6 +7,7 @@ import type { AccountStore } from './accounts/account-store.js';
 import type { Views } from './http/views.js';
 import type { Store } from './storage/store.js';
 import { createErrorHandler } from './http/error-handler.js';
+import { createRetryAfter } from './http/store-outage.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createPinIssuer } from './http/pin-issuer.js';
 import { createRequestId } from './http/request-id.js';
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(createRequestId(logger));
   app.use(createErrorHandler({ views, logger }));
+  app.use(createRetryAfter());
   app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(createPinIssuer(config.issuer));
   app.use(createBodyLimit(config.http.bodyLimitBytes));

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { Views } from './views.js';
 import { AppError } from './app-error.js';
+import { isStoreUnavailable } from '../storage/store-unavailable.js';
 
 interface OidcLikeError extends Error {
   status?: number;
@@ -33,6 +34,11 @@ export function createErrorHandler(deps: { views: Views; logger: Logger }) {
           { requestId: ctx.state.requestId, code: err.code, detail: err.detail },
           'request refused',
         );
+      } else if (isStoreUnavailable(err)) {
+        status = 503;
+        error = 'temporarily_unavailable';
+        description = 'The service is temporarily unavailable. Try again in a moment.';
+        ctx.set('retry-after', '1');
       } else if (typeof err.error === 'string' && (err.status ?? 500) < 500) {
         // oidc-provider's own error classes thrown from its helpers (e.g. SessionNotFound).
         status = err.status ?? 400;

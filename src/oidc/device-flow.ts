@@ -101,7 +101,10 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
       }
       const known = err?.name as keyof typeof USER_CODE_ERRORS | undefined;
       const error = err
-        ? (known && USER_CODE_ERRORS[known]) || 'There was a problem with that code. Try again.'
+        ? (known && USER_CODE_ERRORS[known]) ||
+          ((err as { status?: number }).status === 503
+            ? 'The service is temporarily unavailable. Try again in a moment.'
+            : 'There was a problem with that code. Try again.')
         : undefined;
       const prefill = (ctx.state as { prefillUserCode?: string }).prefillUserCode;
       views.render(
@@ -115,7 +118,7 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
           userCode: err?.userCode ?? prefill ?? '',
           digits: config.deviceFlow.userCodeCharset === 'digits',
         },
-        err && err.name !== 'AbortedError' ? 400 : 200,
+        pageStatus(err),
       );
     },
     async userCodeConfirmSource(
@@ -155,6 +158,12 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
   }
 
   return { middleware, pages, prefillUserCode };
+}
+
+/** 503 while the store is down, 400 for a bad code, 200 otherwise. */
+function pageStatus(err: (Error & { status?: number }) | undefined): number {
+  if (!err || err.name === 'AbortedError') return 200;
+  return err.status && err.status >= 500 ? err.status : 400;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

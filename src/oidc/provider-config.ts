@@ -58,7 +58,13 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
-    scopes: [...config.scopes],
+    // Resource servers' scopes are listed too, so client metadata `scope` may name them.
+    scopes: [
+      ...new Set([
+        ...config.scopes,
+        ...Object.values(config.resourceServers).flatMap((server) => server.scope.split(' ')),
+      ]),
+    ],
     acrValues: [...config.acrValues],
     responseTypes: ['code', 'id_token', 'code id_token'],
     clientDefaults: {
