@@ -11,7 +11,7 @@ describe.each(['memory', 'redis'])('single use under races (%s store)', (kind) =
   beforeAll(async () => {
     if (kind === 'redis') redis = await startRedisServer();
     gh = await startTestGatehouse({
-      env: kind === 'redis' ? { REDIS_URL: redis.url } : {},
+      env: kind === 'redis' ? { REDIS_URL: redis!.url } : {},
       overrides: {
         deviceFlow: {
           interval: 1,

@@ -75,7 +75,7 @@ export async function approveDevice(
   const entryForm = readForm(await entry.res.text());
   const confirm = await ua.submit(new URL(entryForm.action, issuer).href, entryForm.fields);
   const confirmForm = readForm(await confirm.res.text());
-  const choice = decision === 'approve' ? { confirm: 'yes' } : { abort: 'yes' };
+  const choice: Record<string, string> = decision === 'approve' ? { confirm: 'yes' } : { abort: 'yes' };
   let page = await ua.submit(new URL(confirmForm.action, issuer).href, { ...confirmForm.fields, ...choice });
   for (let step = 0; step < 3; step += 1) {
     const html = await page.res.text();
