@@ -81,7 +81,11 @@ export async function approveDevice(
     const html = await page.res.text();
     if (/name="password"/.test(html)) {
       const form = readForm(html);
-      page = await ua.submit(new URL(form.action, page.url).href, { ...form.fields, ...TEST_USERS.alice });
+      page = await ua.submit(new URL(form.action, page.url).href, {
+        ...form.fields,
+        username: TEST_USERS.alice.username,
+        password: TEST_USERS.alice.password,
+      });
     } else if (/Allow access/.test(html)) {
       const form = readForm(html);
       page = await ua.submit(new URL(form.action, page.url).href, form.fields);
