@@ -37,27 +37,29 @@ export async function startRedisServer(
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
   let child: ChildProcess | undefined;
 
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    options.appendonly ? 'yes' : 'no',
-    '--appendfsync',
-    'always',
-    '--maxmemory-policy',
-    'noeviction',
-    '--daemonize',
-    'no',
-    '--logfile',
-    join(dir, 'redis.log'),
-    ...(options.args ?? []),
-  ];
+  const args = options.sentinelConfig
+    ? [options.sentinelConfig, '--sentinel', '--logfile', join(dir, 'sentinel.log')]
+    : [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        options.appendonly ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
+        '--maxmemory-policy',
+        'noeviction',
+        '--daemonize',
+        'no',
+        '--logfile',
+        join(dir, 'redis.log'),
+        ...(options.args ?? []),
+      ];
 
   const server: RedisServer = {
     port,
