@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
@@ -25,7 +24,7 @@ interface PollState {
  */
 export function createDeviceFlow(deps: { config: Config; store: Store; views: Views }) {
   const { config, store, views } = deps;
-  const attempts = new RateLimiterMemory({
+  const attempts = store.createRateLimiter({
     keyPrefix: 'user-code',
     points: config.deviceFlow.userCodeAttemptsPerMinute,
     duration: 60,
@@ -97,7 +96,7 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     ) {
       if (err?.name === 'NotFoundError' && ctx.method === 'POST') {
         // Only wrong codes count: they are what guessing looks like.
-        await attempts.penalty(ctx.ip).catch(() => undefined);
+        await attempts.penalty(ctx.ip);
       }
       const known = err?.name as keyof typeof USER_CODE_ERRORS | undefined;
       const error = err

@@ -1,4 +1,5 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
 
 /**
@@ -121,6 +122,7 @@ export function createMemoryStore(): Store & { clear(): void } {
     async deleteRecord(key) {
       data.delete(`rec:${key}`);
     },
+    createRateLimiter: (options) => new RateLimiterMemory(options),
     async ping() {},
     async close() {
       clearInterval(sweep);

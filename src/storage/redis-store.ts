@@ -1,6 +1,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import type { RedisSettings } from '../config/redis-url.js';
 import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
@@ -169,11 +170,35 @@ export async function createRedisStore(config: Config, settings: RedisSettings, 
         return result === 'OK';
       }),
     deleteRecord: (key) => run(async () => void (await client.del(k(`rec:${key}`)))),
+    createRateLimiter: (options) =>
+      failClosed(
+        new RateLimiterRedis({
+          ...options,
+          storeClient: client,
+          keyPrefix: `${prefix}rl:${options.keyPrefix}`,
+          rejectIfRedisNotReady: true,
+        }),
+      ),
     ping: () => run(async () => void (await client.ping())),
     close: async () => {
       client.disconnect(false);
     },
   };
+}
+
+/**
+ * rate-limiter-flexible rejects with a RateLimiterRes when a key is over its limit and with an
+ * Error when Redis fails; the second becomes StoreUnavailableError (503), never "allowed".
+ */
+function failClosed(limiter: RateLimiterRedis): RateLimiterRedis {
+  for (const method of ['consume', 'penalty', 'reward', 'get', 'block', 'set', 'delete'] as const) {
+    const original = limiter[method].bind(limiter) as (...args: unknown[]) => Promise<unknown>;
+    (limiter as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      original(...args).catch((err: unknown) => {
+        throw err instanceof RateLimiterRes ? err : new StoreUnavailableError(err);
+      });
+  }
+  return limiter;
 }
 
 function connect(settings: RedisSettings, config: Config, logger: Logger): Redis | Cluster {

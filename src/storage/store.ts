@@ -1,4 +1,5 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /**
  * The one storage door. Every piece of state Gatehouse keeps goes through a Store: the
@@ -19,9 +20,23 @@ export interface Store {
   /** Stores the record only when the key is absent; true when this call stored it. */
   setRecordIfAbsent(key: string, value: unknown, ttlSeconds?: number): Promise<boolean>;
   deleteRecord(key: string): Promise<void>;
+  /**
+   * A rate limiter whose counters live in this store (shared by every instance on Redis).
+   * Its methods reject with StoreUnavailableError when the store cannot answer.
+   */
+  createRateLimiter(options: RateLimiterOptions): RateLimiterAbstract;
   /** Resolves when the store can serve; rejects when it cannot. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface RateLimiterOptions {
+  keyPrefix: string;
+  /** Attempts allowed per `duration` seconds. */
+  points: number;
+  duration: number;
+  /** Seconds a key stays blocked once over the limit (default: until the window ends). */
+  blockDuration?: number;
 }
 
 /** Models whose records belong to a grant and are removed by revokeByGrantId. */
@@ -44,4 +59,4 @@ export function retentionSeconds(model: string, expiresIn: number | undefined): 
   return model === 'DeviceCode' ? expiresIn + 600 : expiresIn;
 }
 
-export type { Adapter, AdapterPayload };
+export type { Adapter, AdapterPayload, RateLimiterAbstract };

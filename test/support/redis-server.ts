@@ -31,7 +31,7 @@ export interface RedisServer {
  * machine's shared Redis. `.ci/run` makes sure redis-server is installed.
  */
 export async function startRedisServer(
-  options: { appendonly?: boolean; args?: string[]; port?: number } = {},
+  options: { appendonly?: boolean; args?: string[]; port?: number; sentinelConfig?: string } = {},
 ): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
