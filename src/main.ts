@@ -1,5 +1,6 @@
 import { startGatehouse } from './gatehouse.js';
 import { ConfigError } from './config/load-config.js';
+import { isStoreUnavailable } from './storage/store-unavailable.js';
 import { DEMO_CLIENT_ID, DEMO_USERNAME } from './config/production-safety.js';
 
 /** Process entry: the only file with process-level side effects. */
@@ -10,9 +11,13 @@ async function main() {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gatehouse: configuration error\n${err.message}\n`);
-      process.exit(1);
+    } else if (isStoreUnavailable(err)) {
+      const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      process.stderr.write(`gatehouse: cannot reach the store (REDIS_URL)${cause}\n`);
+    } else {
+      process.stderr.write(`gatehouse: failed to start: ${(err as Error).stack ?? String(err)}\n`);
     }
-    throw err;
+    process.exit(1);
   }
   const { config, logger } = gatehouse;
   logger.info(

@@ -16,3 +16,31 @@ describeStoreContract('redis', async () => {
   const config = loadConfig({ env: { REDIS_URL: redis.url, NODE_ENV: 'test' } });
   return createRedisStore(config, config.redisConnection!, pino({ level: 'silent' }));
 });
+
+describe('createRedisStore start-up checks', () => {
+  it('warns when the server would evict keys', async () => {
+    const evicting = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const config = loadConfig({ env: { REDIS_URL: evicting.url, NODE_ENV: 'test' } });
+    const store = await createRedisStore(config, config.redisConnection!, logger);
+    await store.close();
+    await evicting.destroy();
+    const warning = lines
+      .map((l) => JSON.parse(l) as { level: number; policy?: string; msg: string })
+      .find((l) => l.policy);
+    expect(warning).toMatchObject({ level: 40, policy: 'allkeys-lru' });
+    expect(warning!.msg).toContain('noeviction');
+  });
+
+  it('fails fast with a clear error when Redis is unreachable at start-up', async () => {
+    const config = loadConfig({ env: { REDIS_URL: 'redis://127.0.0.1:1', NODE_ENV: 'test' } });
+    const started = Date.now();
+    await expect(
+      createRedisStore(config, config.redisConnection!, pino({ level: 'silent' })),
+    ).rejects.toMatchObject({
+      error: 'temporarily_unavailable',
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
