@@ -37,11 +37,27 @@ export async function createGatehouse(config: Readonly<Config>, logger?: Logger)
     const views = createViews();
     const accounts = createAccountStore(config.users);
     const { provider, deviceFlow } = createProvider({ config, store, views, accounts, keys, logger: log });
+    await validateClients(provider, config);
     const app = createApp({ config, provider, deviceFlow, accounts, views, store, logger: log });
     return { config, app, provider, store, logger: log, close: () => store.close() };
   } catch (err) {
     await store.close();
     throw err;
+  }
+}
+
+/**
+ * oidc-provider validates static client metadata when a client is first loaded; load each one
+ * now so a bad client stops start-up with a message naming it, instead of failing at runtime.
+ */
+async function validateClients(provider: Gatehouse['provider'], config: Config): Promise<void> {
+  for (const [i, client] of config.clients.entries()) {
+    try {
+      await provider.Client.find(client.client_id);
+    } catch (err) {
+      const e = err as { error_description?: string; message: string };
+      throw new ConfigError(`clients.${i} (${client.client_id}): ${e.error_description ?? e.message}`);
+    }
   }
 }
 

@@ -9,7 +9,9 @@ async function run() {
   if (!password) {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   if (!password) {
     process.stderr.write('usage: npm run hash-password -- <password>   (or pipe it on stdin)\n');

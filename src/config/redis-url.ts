@@ -37,7 +37,8 @@ export function parseRedisUrl(url: string): RedisSettings {
     if (!m || !m[1]) throw new Error(`bad host "${entry}"`);
     return { host: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : defaultPort };
   });
-  if (kind.mode === 'single' && nodes.length !== 1) throw new Error('redis:// takes one host; use redis-cluster:// or redis-sentinel:// for several');
+  if (kind.mode === 'single' && nodes.length !== 1)
+    throw new Error('redis:// takes one host; use redis-cluster:// or redis-sentinel:// for several');
   const params = new URLSearchParams(query ?? '');
   let username: string | undefined;
   let password: string | undefined;

@@ -16,8 +16,8 @@ export const clientSchema = z
     client_id: z.string().min(1),
     client_secret: z.string().min(1).optional(),
     client_name: z.string().optional(),
-    redirect_uris: z.array(z.string()).default([]),
-    post_logout_redirect_uris: z.array(z.string()).optional(),
+    redirect_uris: z.array(absoluteUrl).default([]),
+    post_logout_redirect_uris: z.array(absoluteUrl).optional(),
     grant_types: z.array(z.string()).optional(),
     response_types: z.array(z.string()).optional(),
     token_endpoint_auth_method: z

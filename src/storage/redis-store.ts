@@ -25,7 +25,11 @@ import { StoreUnavailableError } from './store-unavailable.js';
  * reconnect. A command that cannot run throws StoreUnavailableError (503); the client keeps
  * reconnecting in the background so the same process serves again when Redis returns.
  */
-export async function createRedisStore(config: Config, settings: RedisSettings, logger: Logger): Promise<Store> {
+export async function createRedisStore(
+  config: Config,
+  settings: RedisSettings,
+  logger: Logger,
+): Promise<Store> {
   const prefix = config.redis.keyPrefix;
   const client = connect(settings, config, logger);
   const k = (key: string) => `${prefix}${key}`;
@@ -159,7 +163,9 @@ export async function createRedisStore(config: Config, settings: RedisSettings, 
     setRecord: (key, value, ttlSeconds) =>
       run(async () => {
         const json = JSON.stringify(value);
-        await (ttlSeconds ? client.set(k(`rec:${key}`), json, 'EX', ttlSeconds) : client.set(k(`rec:${key}`), json));
+        await (ttlSeconds
+          ? client.set(k(`rec:${key}`), json, 'EX', ttlSeconds)
+          : client.set(k(`rec:${key}`), json));
       }),
     setRecordIfAbsent: (key, value, ttlSeconds) =>
       run(async () => {
@@ -233,7 +239,12 @@ function connect(settings: RedisSettings, config: Config, logger: Logger): Redis
       sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
   } else {
-    client = new Redis({ ...common, host: settings.nodes[0]?.host, port: settings.nodes[0]?.port, db: settings.db });
+    client = new Redis({
+      ...common,
+      host: settings.nodes[0]?.host,
+      port: settings.nodes[0]?.port,
+      db: settings.db,
+    });
   }
   let down = false;
   client.on('error', (err: Error) => {
@@ -273,7 +284,10 @@ async function warnIfEvicting(client: Redis | Cluster, logger: Logger): Promise<
     const reply = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
     const policy = reply[1];
     if (policy && policy !== 'noeviction') {
-      logger.warn({ policy }, `Redis maxmemory-policy is "${policy}": Redis may evict Gatehouse state; set it to "noeviction"`);
+      logger.warn(
+        { policy },
+        `Redis maxmemory-policy is "${policy}": Redis may evict Gatehouse state; set it to "noeviction"`,
+      );
     }
   } catch {
     // CONFIG is often disabled on managed Redis; the warning is advice, not a requirement.
