@@ -16,6 +16,8 @@ import { createBodyLimit } from './http/body-limit.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
+import { createAwsRouter } from './aws/router.js';
+import { createAuthorizeCompat } from './aws/authorize-compat.js';
 import type { createDeviceFlow } from './oidc/device-flow.js';
 
 export interface AppDeps {
@@ -54,6 +56,12 @@ export function createApp(deps: AppDeps): Koa {
   if (demoClient) {
     const demo = createDemoRouter({ config, views, client: demoClient });
     app.use(demo.routes()).use(demo.allowedMethods());
+  }
+
+  if (config.aws.enabled) {
+    const aws = createAwsRouter({ provider, store: deps.store, config, logger });
+    app.use(aws.routes());
+    app.use(createAuthorizeCompat(provider));
   }
 
   app.use(deps.deviceFlow.prefillUserCode);

@@ -11,12 +11,19 @@ export interface AccountStore {
   /** Resolves the account for a username and password, or undefined; never says which was wrong. */
   authenticate(username: string, password: string): Promise<Account | undefined>;
   findBySub(sub: string): Account | undefined;
+  /** The account whose `email` claim is this address (case-insensitive), if exactly one has it. */
+  findByEmail(email: string): Account | undefined;
 }
 
 /** An account store over the configured users. Usernames are matched case-insensitively. */
 export function createAccountStore(users: readonly UserConfig[]): AccountStore {
   const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
   const bySub = new Map(users.map((u) => [u.claims.sub, u]));
+  const byEmail = new Map<string, UserConfig | null>();
+  for (const u of users) {
+    const email = typeof u.claims.email === 'string' ? u.claims.email.toLowerCase() : undefined;
+    if (email) byEmail.set(email, byEmail.has(email) ? null : u); // null: ambiguous, never matches
+  }
   const toAccount = (u: UserConfig): Account => ({ username: u.username, claims: u.claims });
 
   return {
@@ -24,6 +31,10 @@ export function createAccountStore(users: readonly UserConfig[]): AccountStore {
       const user = byName.get(username.trim().toLowerCase());
       const ok = await verifyPassword(user?.password ?? DUMMY_HASH, password);
       return user && ok ? toAccount(user) : undefined;
+    },
+    findByEmail(email) {
+      const user = byEmail.get(email.toLowerCase());
+      return user ? toAccount(user) : undefined;
     },
     findBySub(sub) {
       const user = bySub.get(sub);

@@ -84,6 +84,29 @@ export const fileConfigSchema = z.strictObject({
     connectTimeoutMs: z.number().int().min(50).max(60000),
   }),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  aws: z.strictObject({
+    enabled: z.boolean(),
+    registrationLifetimeSeconds: seconds,
+    defaultScopes: z.array(z.string()).min(1),
+    /** Access keys whose SigV4 signatures CreateTokenWithIAM accepts. */
+    iamAccessKeys: z.array(
+      z.strictObject({ accessKeyId: z.string().min(16), secretAccessKey: z.string().min(16) }),
+    ),
+  }),
+  /** Issuers whose JWTs are accepted as jwt-bearer assertions and token-exchange subject tokens. */
+  trustedIssuers: z.array(
+    z
+      .strictObject({
+        issuer: z.string().min(1),
+        jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+        jwks_uri: absoluteUrl.optional(),
+        /** Which claim of the JWT names the Gatehouse user: its `sub` or its `email`. */
+        accountClaim: z.enum(['sub', 'email']).default('sub'),
+        /** Accepted `aud` values; default: this issuer and its token endpoint (RFC 7523 §3). */
+        audience: z.array(z.string().min(1)).optional(),
+      })
+      .refine((t) => !!t.jwks !== !!t.jwks_uri, 'give exactly one of jwks or jwks_uri'),
+  ),
   allowInsecure: z.array(z.enum(insecureOptIns())),
 });
 

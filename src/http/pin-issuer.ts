@@ -11,6 +11,8 @@ export function createPinIssuer(issuer: string) {
   const proto = protocol.replace(':', '');
   return async function pinIssuer(ctx: Context, next: Next) {
     const headers = ctx.req.headers;
+    // Kept for verifying AWS SigV4 signatures, which cover the Host the client sent.
+    ctx.state.originalHost = headers.host;
     headers.host = host;
     headers['x-forwarded-host'] = host;
     headers['x-forwarded-proto'] = proto;

@@ -5,7 +5,10 @@ import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
-import { buildProviderConfiguration } from './provider-config.js';
+import { buildProviderConfiguration, supportedScopes } from './provider-config.js';
+import { createAssertionVerifier } from './grants/trusted-assertions.js';
+import * as jwtBearer from './grants/jwt-bearer.js';
+import * as tokenExchange from './grants/token-exchange.js';
 import { createDeviceFlow } from './device-flow.js';
 
 export interface ProviderDeps {
@@ -27,6 +30,20 @@ export function createProvider(deps: ProviderDeps) {
   // Host and protocol are pinned to the issuer's by the host app (http/pin-issuer.ts).
   provider.proxy = true;
   provider.use(deviceFlow.middleware);
+
+  const verifyAssertion = createAssertionVerifier(deps);
+  const scopes = supportedScopes(deps.config);
+  provider.registerGrantType(
+    jwtBearer.grantType,
+    jwtBearer.createJwtBearerHandler({ verifyAssertion, scopes }),
+    jwtBearer.parameters,
+  );
+  provider.registerGrantType(
+    tokenExchange.grantType,
+    tokenExchange.createTokenExchangeHandler({ verifyAssertion, scopes }),
+    tokenExchange.parameters,
+    ['audience', 'resource'],
+  );
 
   const log = deps.logger;
   provider.on('server_error', (ctx, err) =>

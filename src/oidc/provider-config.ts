@@ -8,6 +8,7 @@ import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
 import { formAction, hiddenFieldValue } from './internals.js';
 import { toProviderClient } from './clients.js';
+import { AWS_CLIENT_METADATA, isAwsClient } from './aws-clients.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -16,6 +17,16 @@ export interface ProviderConfigDeps {
   accounts: AccountStore;
   keys: SigningKeys;
   devicePages: NonNullable<NonNullable<Configuration['features']>['deviceFlow']> & object;
+}
+
+/** The provider's scopes: configured ones plus the resource servers' (so client metadata may name them). */
+export function supportedScopes(config: Config): string[] {
+  return [
+    ...new Set([
+      ...config.scopes,
+      ...Object.values(config.resourceServers).flatMap((server) => server.scope.split(' ')),
+    ]),
+  ];
 }
 
 /** Human-readable messages for the error page, by OAuth error code. */
@@ -58,13 +69,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
-    // Resource servers' scopes are listed too, so client metadata `scope` may name them.
-    scopes: [
-      ...new Set([
-        ...config.scopes,
-        ...Object.values(config.resourceServers).flatMap((server) => server.scope.split(' ')),
-      ]),
-    ],
+    scopes: supportedScopes(config),
     acrValues: [...config.acrValues],
     responseTypes: ['code', 'id_token', 'code id_token'],
     clientDefaults: {
@@ -79,8 +84,17 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       required: (_ctx, client) => config.pkce.requiredForAllClients || client.clientAuthMethod === 'none',
     },
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
+    // AWS-registered clients with the refresh_token grant always get one, as at AWS.
     issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+      client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || isAwsClient(client)),
+    extraClientMetadata: {
+      properties: [AWS_CLIENT_METADATA],
+      validator: (_ctx, key, value) => {
+        if (key === AWS_CLIENT_METADATA && value !== undefined && typeof value !== 'boolean') {
+          throw new errors.InvalidClientMetadata(`${AWS_CLIENT_METADATA} must be a boolean`);
+        }
+      },
+    },
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
     ttl: {

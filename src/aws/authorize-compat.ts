@@ -1,0 +1,26 @@
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import { isAwsClient } from '../oidc/aws-clients.js';
+import { AWS_BASE_PATH } from './router.js';
+
+/**
+ * The AWS CLI opens `<scheme>://<host>/authorize?…&scopes=<space-separated>` (the endpoint's
+ * path dropped, `scopes` instead of `scope`). For clients registered through RegisterClient,
+ * `scopes` is read as `scope`; `/aws/oidc/authorize` serves the same as `/authorize`.
+ */
+export function createAuthorizeCompat(provider: Provider) {
+  return async function authorizeCompat(ctx: Context, next: Next) {
+    if (ctx.path === `${AWS_BASE_PATH}/authorize`) ctx.path = '/authorize';
+    if (ctx.path === '/authorize' && ctx.method === 'GET' && typeof ctx.query.scopes === 'string' && ctx.query.scope === undefined) {
+      const clientId = ctx.query.client_id;
+      const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+      if (isAwsClient(client)) {
+        const params = new URLSearchParams(ctx.querystring);
+        params.set('scope', params.get('scopes') ?? '');
+        params.delete('scopes');
+        ctx.querystring = params.toString();
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,58 @@
+import { inject } from 'light-my-request';
+import type Provider from 'oidc-provider';
+import { AwsApiError } from './errors.js';
+
+export interface DelegateResult {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Sends a standard OAuth form request to oidc-provider in-process, as if it had come to the
+ * issuer: the AWS API translates, the provider's own endpoints do the work (grants, codes,
+ * device state, limits), and the result is translated back.
+ */
+export function createDelegate(provider: Provider, issuer: string) {
+  const handler = provider.callback();
+  const { host, protocol } = new URL(issuer);
+  return async function postForm(
+    path: string,
+    form: Record<string, string | undefined>,
+    remoteAddress: string,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<DelegateResult> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(form)) if (value !== undefined) params.set(key, value);
+    const res = await inject(handler as Parameters<typeof inject>[0], {
+      method: 'POST',
+      url: path,
+      remoteAddress,
+      headers: {
+        host,
+        'x-forwarded-host': host,
+        'x-forwarded-proto': protocol.replace(':', ''),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        ...extraHeaders,
+      },
+      payload: params.toString(),
+    });
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(res.payload) as Record<string, unknown>;
+    } catch {
+      throw new AwsApiError('server_error', 'unexpected response from the token service');
+    }
+    return { status: res.statusCode, body };
+  };
+}
+
+export type Delegate = ReturnType<typeof createDelegate>;
+
+/** Throws the provider's OAuth error as an AWS error, or returns the successful body. */
+export function unwrap(result: DelegateResult): Record<string, unknown> {
+  if (result.status >= 200 && result.status < 300 && !result.body.error) return result.body;
+  const code = typeof result.body.error === 'string' ? result.body.error : 'server_error';
+  const description = typeof result.body.error_description === 'string' ? result.body.error_description : code;
+  throw new AwsApiError(code, description);
+}

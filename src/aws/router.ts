@@ -1,0 +1,109 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../storage/store.js';
+import { isStoreUnavailable } from '../storage/store-unavailable.js';
+import { AwsApiError, sendAwsError } from './errors.js';
+import { createDelegate } from './delegate.js';
+import {
+  createTokenRequest,
+  createTokenWithIamRequest,
+  parseRequest,
+  registerClientRequest,
+  startDeviceAuthorizationRequest,
+} from './wire.js';
+import { registerClient } from './register-client.js';
+import { startDeviceAuthorization } from './start-device-authorization.js';
+import { createToken } from './create-token.js';
+import { createTokenWithIam } from './create-token-with-iam.js';
+import { verifySigV4 } from './sigv4.js';
+
+export const AWS_BASE_PATH = '/aws/oidc';
+
+export interface AwsDeps {
+  provider: Provider;
+  store: Store;
+  config: Config;
+  logger: Logger;
+}
+
+/**
+ * The AWS IAM Identity Center OIDC-shaped JSON API under /aws/oidc. It translates requests into
+ * standard OAuth requests to the provider and results and errors back; it has no grant logic.
+ */
+export function createAwsRouter(deps: AwsDeps): Router {
+  const { provider, config, logger } = deps;
+  const delegate = createDelegate(provider, config.issuer);
+  const router = new Router({ prefix: AWS_BASE_PATH });
+
+  const handle =
+    (operation: (ctx: Context, raw: string) => Promise<unknown>) =>
+    async (ctx: Context) => {
+      ctx.set('cache-control', 'no-store');
+      try {
+        const raw = await readBody(ctx, config.http.bodyLimitBytes);
+        ctx.body = await operation(ctx, raw);
+        ctx.status = 200;
+      } catch (err) {
+        if (err instanceof AwsApiError) {
+          sendAwsError(ctx, err.code, err.description);
+        } else if (isStoreUnavailable(err)) {
+          ctx.set('retry-after', '1');
+          sendAwsError(ctx, 'temporarily_unavailable', 'the service is temporarily unavailable; try again shortly');
+        } else {
+          logger.error({ requestId: ctx.state.requestId, err }, 'aws api error');
+          sendAwsError(ctx, 'server_error', 'an internal error occurred');
+        }
+      }
+    };
+
+  router.post(
+    '/client/register',
+    handle((ctx, raw) => registerClient(deps, parseRequest(ctx, registerClientRequest, raw))),
+  );
+  router.post(
+    '/device_authorization',
+    handle((ctx, raw) =>
+      startDeviceAuthorization({ delegate, provider, config }, parseRequest(ctx, startDeviceAuthorizationRequest, raw), ctx.ip),
+    ),
+  );
+  router.post(
+    '/token',
+    handle(async (ctx, raw) => {
+      if (ctx.query.aws_iam === 't') {
+        await verifySigV4(
+          {
+            method: ctx.method,
+            host: String(ctx.state.originalHost ?? ctx.host),
+            path: ctx.path,
+            query: ctx.query as Record<string, string | string[]>,
+            headers: ctx.headers,
+            body: raw,
+          },
+          config.aws.iamAccessKeys,
+        );
+        return createTokenWithIam({ delegate, provider }, parseRequest(ctx, createTokenWithIamRequest, raw), ctx.ip);
+      }
+      return createToken({ delegate }, parseRequest(ctx, createTokenRequest, raw), ctx.ip);
+    }),
+  );
+  router.all(['/client/register', '/device_authorization', '/token'], (ctx) => {
+    ctx.set('allow', 'POST');
+    sendAwsError(ctx, 'invalid_request', `${ctx.method} is not allowed; use POST`);
+  });
+  return router;
+}
+
+/** Reads the raw request body, refusing more than `limit` bytes. */
+async function readBody(ctx: Context, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AwsApiError('invalid_request', `the request body exceeds ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

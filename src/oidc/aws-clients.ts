@@ -1,0 +1,13 @@
+import type { Client } from 'oidc-provider';
+
+/**
+ * Client metadata member marking clients registered through the AWS API's RegisterClient.
+ * Declared in `extraClientMetadata` so oidc-provider stores and returns it.
+ */
+export const AWS_CLIENT_METADATA = 'gatehouse_aws_client';
+
+/** Whether a client was registered through RegisterClient (oidc-provider camelCases the member). */
+export function isAwsClient(client: Client | undefined): boolean {
+  const record = client as unknown as Record<string, unknown> | undefined;
+  return record?.gatehouseAwsClient === true || record?.[AWS_CLIENT_METADATA] === true;
+}
