@@ -10,6 +10,7 @@ import { createAssertionVerifier } from './grants/trusted-assertions.js';
 import * as jwtBearer from './grants/jwt-bearer.js';
 import * as tokenExchange from './grants/token-exchange.js';
 import { createDeviceFlow } from './device-flow.js';
+import { conformErrors } from './conform-errors.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -29,6 +30,7 @@ export function createProvider(deps: ProviderDeps) {
   );
   // Host and protocol are pinned to the issuer's by the host app (http/pin-issuer.ts).
   provider.proxy = true;
+  provider.use(conformErrors);
   provider.use(deviceFlow.middleware);
 
   const verifyAssertion = createAssertionVerifier(deps);
