@@ -11,7 +11,12 @@ import { AWS_BASE_PATH } from './router.js';
 export function createAuthorizeCompat(provider: Provider) {
   return async function authorizeCompat(ctx: Context, next: Next) {
     if (ctx.path === `${AWS_BASE_PATH}/authorize`) ctx.path = '/authorize';
-    if (ctx.path === '/authorize' && ctx.method === 'GET' && typeof ctx.query.scopes === 'string' && ctx.query.scope === undefined) {
+    if (
+      ctx.path === '/authorize' &&
+      ctx.method === 'GET' &&
+      typeof ctx.query.scopes === 'string' &&
+      ctx.query.scope === undefined
+    ) {
       const clientId = ctx.query.client_id;
       const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
       if (isAwsClient(client)) {

@@ -24,7 +24,10 @@ export async function createTokenWithIam(
   remoteAddress: string,
 ) {
   if (!IAM_GRANTS.has(request.grantType)) {
-    throw new AwsApiError('unsupported_grant_type', `grant type "${request.grantType}" is not supported by CreateTokenWithIAM`);
+    throw new AwsApiError(
+      'unsupported_grant_type',
+      `grant type "${request.grantType}" is not supported by CreateTokenWithIAM`,
+    );
   }
   const client = await deps.provider.Client.find(request.clientId);
   if (!client) throw new AwsApiError('invalid_client', 'client is invalid');

@@ -53,6 +53,7 @@ export type Delegate = ReturnType<typeof createDelegate>;
 export function unwrap(result: DelegateResult): Record<string, unknown> {
   if (result.status >= 200 && result.status < 300 && !result.body.error) return result.body;
   const code = typeof result.body.error === 'string' ? result.body.error : 'server_error';
-  const description = typeof result.body.error_description === 'string' ? result.body.error_description : code;
+  const description =
+    typeof result.body.error_description === 'string' ? result.body.error_description : code;
   throw new AwsApiError(code, description);
 }

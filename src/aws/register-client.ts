@@ -24,12 +24,18 @@ export async function registerClient(
   if (request.clientType !== 'public') {
     throw new AwsApiError('invalid_client_metadata', 'clientType must be "public"');
   }
-  const grantTypes = request.grantTypes?.length ? [...new Set(request.grantTypes)] : [DEVICE_CODE, 'refresh_token'];
+  const grantTypes = request.grantTypes?.length
+    ? [...new Set(request.grantTypes)]
+    : [DEVICE_CODE, 'refresh_token'];
   const unsupported = grantTypes.find((g) => !GRANTS.has(g));
-  if (unsupported) throw new AwsApiError('unsupported_grant_type', `grant type "${unsupported}" is not supported`);
+  if (unsupported)
+    throw new AwsApiError('unsupported_grant_type', `grant type "${unsupported}" is not supported`);
   const redirectUris = request.redirectUris ?? [];
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
-    throw new AwsApiError('invalid_redirect_uri', 'redirectUris is required for the authorization_code grant');
+    throw new AwsApiError(
+      'invalid_redirect_uri',
+      'redirectUris is required for the authorization_code grant',
+    );
   }
   if (request.scopes) {
     const unknown = request.scopes.find((scope) => !scopeSupported(config, scope));

@@ -38,26 +38,28 @@ export function createAwsRouter(deps: AwsDeps): Router {
   const delegate = createDelegate(provider, config.issuer);
   const router = new Router({ prefix: AWS_BASE_PATH });
 
-  const handle =
-    (operation: (ctx: Context, raw: string) => Promise<unknown>) =>
-    async (ctx: Context) => {
-      ctx.set('cache-control', 'no-store');
-      try {
-        const raw = await readBody(ctx, config.http.bodyLimitBytes);
-        ctx.body = await operation(ctx, raw);
-        ctx.status = 200;
-      } catch (err) {
-        if (err instanceof AwsApiError) {
-          sendAwsError(ctx, err.code, err.description);
-        } else if (isStoreUnavailable(err)) {
-          ctx.set('retry-after', '1');
-          sendAwsError(ctx, 'temporarily_unavailable', 'the service is temporarily unavailable; try again shortly');
-        } else {
-          logger.error({ requestId: ctx.state.requestId, err }, 'aws api error');
-          sendAwsError(ctx, 'server_error', 'an internal error occurred');
-        }
+  const handle = (operation: (ctx: Context, raw: string) => Promise<unknown>) => async (ctx: Context) => {
+    ctx.set('cache-control', 'no-store');
+    try {
+      const raw = await readBody(ctx, config.http.bodyLimitBytes);
+      ctx.body = await operation(ctx, raw);
+      ctx.status = 200;
+    } catch (err) {
+      if (err instanceof AwsApiError) {
+        sendAwsError(ctx, err.code, err.description);
+      } else if (isStoreUnavailable(err)) {
+        ctx.set('retry-after', '1');
+        sendAwsError(
+          ctx,
+          'temporarily_unavailable',
+          'the service is temporarily unavailable; try again shortly',
+        );
+      } else {
+        logger.error({ requestId: ctx.state.requestId, err }, 'aws api error');
+        sendAwsError(ctx, 'server_error', 'an internal error occurred');
       }
-    };
+    }
+  };
 
   router.post(
     '/client/register',
@@ -66,7 +68,11 @@ export function createAwsRouter(deps: AwsDeps): Router {
   router.post(
     '/device_authorization',
     handle((ctx, raw) =>
-      startDeviceAuthorization({ delegate, provider, config }, parseRequest(ctx, startDeviceAuthorizationRequest, raw), ctx.ip),
+      startDeviceAuthorization(
+        { delegate, provider, config },
+        parseRequest(ctx, startDeviceAuthorizationRequest, raw),
+        ctx.ip,
+      ),
     ),
   );
   router.post(
@@ -84,7 +90,11 @@ export function createAwsRouter(deps: AwsDeps): Router {
           },
           config.aws.iamAccessKeys,
         );
-        return createTokenWithIam({ delegate, provider }, parseRequest(ctx, createTokenWithIamRequest, raw), ctx.ip);
+        return createTokenWithIam(
+          { delegate, provider },
+          parseRequest(ctx, createTokenWithIamRequest, raw),
+          ctx.ip,
+        );
       }
       return createToken({ delegate }, parseRequest(ctx, createTokenRequest, raw), ctx.ip);
     }),

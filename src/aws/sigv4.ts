@@ -13,7 +13,8 @@ export interface SignedRequest {
   body: string;
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
 /**
@@ -30,18 +31,30 @@ export async function verifySigV4(
 ): Promise<{ accessKeyId: string; region: string }> {
   const header = String(request.headers.authorization ?? '');
   const match = AUTH.exec(header);
-  if (!match) throw new AwsApiError('access_denied', 'the request is not signed with AWS Signature Version 4');
-  const [, accessKeyId = '', day = '', region = '', signedService, signedHeaderList = '', signature = ''] = match;
-  if (signedService !== service) throw new AwsApiError('access_denied', `the signature is for service "${signedService}", not "${service}"`);
+  if (!match)
+    throw new AwsApiError('access_denied', 'the request is not signed with AWS Signature Version 4');
+  const [, accessKeyId = '', day = '', region = '', signedService, signedHeaderList = '', signature = ''] =
+    match;
+  if (signedService !== service)
+    throw new AwsApiError(
+      'access_denied',
+      `the signature is for service "${signedService}", not "${service}"`,
+    );
   const key = keys.find((k) => k.accessKeyId === accessKeyId);
   if (!key) throw new AwsApiError('access_denied', 'the access key is not recognized');
 
   const amzDate = String(request.headers['x-amz-date'] ?? '');
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
-  if (!date || !amzDate.startsWith(day)) throw new AwsApiError('access_denied', 'x-amz-date is missing or does not match the credential scope');
-  const signingDate = new Date(Date.UTC(+date[1]!, +date[2]! - 1, +date[3]!, +date[4]!, +date[5]!, +date[6]!));
+  if (!date || !amzDate.startsWith(day))
+    throw new AwsApiError('access_denied', 'x-amz-date is missing or does not match the credential scope');
+  const signingDate = new Date(
+    Date.UTC(+date[1]!, +date[2]! - 1, +date[3]!, +date[4]!, +date[5]!, +date[6]!),
+  );
   if (Math.abs(Date.now() - signingDate.getTime()) > MAX_SKEW_MS) {
-    throw new AwsApiError('access_denied', 'the signature has expired (x-amz-date is more than 15 minutes off)');
+    throw new AwsApiError(
+      'access_denied',
+      'the signature has expired (x-amz-date is more than 15 minutes off)',
+    );
   }
 
   const signedHeaders = signedHeaderList.split(';');
@@ -56,7 +69,11 @@ export async function verifySigV4(
     service,
     region,
     sha256: Sha256,
-    credentials: { accessKeyId, secretAccessKey: key.secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    credentials: {
+      accessKeyId,
+      secretAccessKey: key.secretAccessKey,
+      ...(sessionToken ? { sessionToken } : {}),
+    },
     uriEscapePath: true,
     applyChecksum: !!headers['x-amz-content-sha256'],
   });
@@ -74,7 +91,10 @@ export async function verifySigV4(
     },
     { signingDate, signableHeaders: new Set(signedHeaders) },
   );
-  const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? signed.headers.Authorization))?.[1] ?? '';
+  const expected =
+    /Signature=([0-9a-f]{64})/.exec(
+      String(signed.headers.authorization ?? signed.headers.Authorization),
+    )?.[1] ?? '';
   const a = Buffer.from(expected);
   const b = Buffer.from(signature);
   if (a.length !== b.length || !timingSafeEqual(a, b)) {

@@ -71,7 +71,10 @@ export function parseRequest<T extends z.ZodType>(ctx: Context, schema: T, raw: 
     const issue = result.error.issues[0]!;
     const member = issue.path.map(String).join('.') || 'body';
     const missing = issue.code === 'invalid_type' && (value as Record<string, unknown>)[member] === undefined;
-    throw new AwsApiError('invalid_request', missing ? `${member} is required` : `${member}: ${issue.message}`);
+    throw new AwsApiError(
+      'invalid_request',
+      missing ? `${member} is required` : `${member}: ${issue.message}`,
+    );
   }
   return result.data;
 }

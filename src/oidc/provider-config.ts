@@ -136,8 +136,17 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // Not part of Gatehouse's surface yet; off rather than advertised untested.
       pushedAuthorizationRequests: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Public clients may introspect only their own tokens; confidential ones (resource servers) any.
+        allowedPolicy: (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: a client may revoke only tokens issued to it.
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,

@@ -6,12 +6,15 @@ const model = JSON.parse(
 ) as { shapes: Record<string, { exception?: boolean; error?: { httpStatusCode: number } }> };
 
 describe('AWS error table', () => {
-  it.each(Object.entries(AWS_EXCEPTIONS))('maps %s to %o as the service model defines it', (code, exception) => {
-    const shape = model.shapes[exception.name];
-    expect(shape?.exception).toBe(true);
-    expect(shape?.error?.httpStatusCode).toBe(exception.status);
-    expect(awsExceptionFor(code)).toEqual({ ...exception, error: code });
-  });
+  it.each(Object.entries(AWS_EXCEPTIONS))(
+    'maps %s to %o as the service model defines it',
+    (code, exception) => {
+      const shape = model.shapes[exception.name];
+      expect(shape?.exception).toBe(true);
+      expect(shape?.error?.httpStatusCode).toBe(exception.status);
+      expect(awsExceptionFor(code)).toEqual({ ...exception, error: code });
+    },
+  );
 
   it.each([
     ['invalid_target', 'InvalidScopeException', 400],
@@ -27,7 +30,7 @@ describe('AWS error table', () => {
       .filter(([, s]) => s.exception)
       .map(([name]) => name)
       .filter((name) => name !== 'InvalidRequestRegionException');
-    const mapped = new Set(Object.values(AWS_EXCEPTIONS).map((e) => e.name));
+    const mapped = new Set<string>(Object.values(AWS_EXCEPTIONS).map((e) => e.name));
     expect(modelled.filter((name) => !mapped.has(name))).toEqual([]);
   });
 });

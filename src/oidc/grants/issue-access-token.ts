@@ -5,10 +5,21 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
  * the requested scopes (each must be supported and allowed for the client). Shared by the
  * jwt-bearer and token-exchange grants; the token is ordinary: /userinfo, /introspect, /revoke.
  */
-export async function issueAccessToken(ctx: KoaContextWithOIDC, accountId: string, gty: string, supportedScopes: readonly string[]) {
+export async function issueAccessToken(
+  ctx: KoaContextWithOIDC,
+  accountId: string,
+  gty: string,
+  supportedScopes: readonly string[],
+) {
   const { client } = ctx.oidc;
   if (!client) throw new errors.InvalidClient();
-  const requested = [...new Set(String(ctx.oidc.params?.scope ?? 'openid').split(' ').filter(Boolean))];
+  const requested = [
+    ...new Set(
+      String(ctx.oidc.params?.scope ?? 'openid')
+        .split(' ')
+        .filter(Boolean),
+    ),
+  ];
   const allowed = client.scope ? new Set(client.scope.split(' ')) : undefined;
   for (const scope of requested) {
     if (!supportedScopes.includes(scope) || (allowed && !allowed.has(scope))) {

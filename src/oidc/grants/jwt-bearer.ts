@@ -11,10 +11,14 @@ export const parameters = ['assertion', 'scope'];
  *
  * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.1
  */
-export function createJwtBearerHandler(deps: { verifyAssertion: AssertionVerifier; scopes: readonly string[] }) {
+export function createJwtBearerHandler(deps: {
+  verifyAssertion: AssertionVerifier;
+  scopes: readonly string[];
+}) {
   return async function jwtBearerHandler(ctx: KoaContextWithOIDC) {
     const assertion = ctx.oidc.params?.assertion;
-    if (typeof assertion !== 'string' || !assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+    if (typeof assertion !== 'string' || !assertion)
+      throw new errors.InvalidRequest("missing required parameter 'assertion'");
     const { accountId } = await deps.verifyAssertion(assertion);
     ctx.body = await issueAccessToken(ctx, accountId, 'jwt_bearer', deps.scopes);
   };

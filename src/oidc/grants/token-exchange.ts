@@ -25,7 +25,10 @@ const JWT = 'urn:ietf:params:oauth:token-type:jwt';
  *
  * @see https://www.rfc-editor.org/rfc/rfc8693#section-2
  */
-export function createTokenExchangeHandler(deps: { verifyAssertion: AssertionVerifier; scopes: readonly string[] }) {
+export function createTokenExchangeHandler(deps: {
+  verifyAssertion: AssertionVerifier;
+  scopes: readonly string[];
+}) {
   return async function tokenExchangeHandler(ctx: KoaContextWithOIDC) {
     const params = (ctx.oidc.params ?? {}) as Record<string, string | undefined>;
     const { subject_token: subjectToken, subject_token_type: subjectType } = params;
@@ -39,7 +42,8 @@ export function createTokenExchangeHandler(deps: { verifyAssertion: AssertionVer
     let accountId: string;
     if (subjectType === ACCESS_TOKEN && !subjectToken.includes('.')) {
       const token = await ctx.oidc.provider.AccessToken.find(subjectToken);
-      if (!token || token.isExpired || !token.accountId) throw new errors.InvalidGrant('subject_token is invalid or expired');
+      if (!token || token.isExpired || !token.accountId)
+        throw new errors.InvalidGrant('subject_token is invalid or expired');
       const grant = token.grantId ? await ctx.oidc.provider.Grant.find(token.grantId) : undefined;
       if (!grant) throw new errors.InvalidGrant('subject_token is invalid or expired');
       accountId = token.accountId;

@@ -1,4 +1,11 @@
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
 import { errors } from 'oidc-provider';
 import type { Config } from '../../config/schema.js';
 import type { AccountStore } from '../../accounts/account-store.js';
@@ -31,7 +38,10 @@ export function createAssertionVerifier(deps: { config: Config; accounts: Accoun
    * @param audiences for our own ID tokens: the client ids allowed as `aud`
    * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
    */
-  return async function verifyAssertion(jwt: string, ownTokenAudience?: string): Promise<{ accountId: string; payload: JWTPayload }> {
+  return async function verifyAssertion(
+    jwt: string,
+    ownTokenAudience?: string,
+  ): Promise<{ accountId: string; payload: JWTPayload }> {
     let unverified: JWTPayload;
     try {
       unverified = decodeJwt(jwt);
@@ -44,7 +54,11 @@ export function createAssertionVerifier(deps: { config: Config; accounts: Accoun
     try {
       if (iss === config.issuer) {
         if (!ownTokenAudience) throw new Error('own tokens are not accepted here');
-        ({ payload } = await jwtVerify(jwt, ownKeys, { issuer: config.issuer, audience: ownTokenAudience, requiredClaims: ['exp', 'sub'] }));
+        ({ payload } = await jwtVerify(jwt, ownKeys, {
+          issuer: config.issuer,
+          audience: ownTokenAudience,
+          requiredClaims: ['exp', 'sub'],
+        }));
       } else {
         const trusted = issuers.get(iss);
         if (!trusted) throw new Error(`issuer "${iss}" is not trusted`);
