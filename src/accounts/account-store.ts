@@ -8,11 +8,19 @@ export interface Account {
 }
 
 export interface AccountStore {
-  /** Resolves the account for a username and password, or undefined; never says which was wrong. */
-  authenticate(username: string, password: string): Promise<Account | undefined>;
-  findBySub(sub: string): Account | undefined;
+  /**
+   * Resolves the account for a username and password, or undefined; never says which was wrong.
+   * `claims` (test mode only) chooses the claims of this login.
+   */
+  authenticate(
+    username: string,
+    password: string,
+    options?: { claims?: Record<string, unknown> },
+  ): Promise<Account | undefined>;
+  findBySub(sub: string): Promise<Account | undefined>;
   /** The account whose `email` claim is this address (case-insensitive), if exactly one has it. */
-  findByEmail(email: string): Account | undefined;
+  findByEmail(email: string): Promise<Account | undefined>;
+  findByUsername(username: string): Promise<Account | undefined>;
 }
 
 /** An account store over the configured users. Usernames are matched case-insensitively. */
@@ -25,6 +33,7 @@ export function createAccountStore(users: readonly UserConfig[]): AccountStore {
     if (email) byEmail.set(email, byEmail.has(email) ? null : u); // null: ambiguous, never matches
   }
   const toAccount = (u: UserConfig): Account => ({ username: u.username, claims: u.claims });
+  const maybe = (u: UserConfig | null | undefined) => (u ? toAccount(u) : undefined);
 
   return {
     async authenticate(username, password) {
@@ -32,13 +41,14 @@ export function createAccountStore(users: readonly UserConfig[]): AccountStore {
       const ok = await verifyPassword(user?.password ?? DUMMY_HASH, password);
       return user && ok ? toAccount(user) : undefined;
     },
-    findByEmail(email) {
-      const user = byEmail.get(email.toLowerCase());
-      return user ? toAccount(user) : undefined;
+    async findByEmail(email) {
+      return maybe(byEmail.get(email.toLowerCase()));
     },
-    findBySub(sub) {
-      const user = bySub.get(sub);
-      return user ? toAccount(user) : undefined;
+    async findBySub(sub) {
+      return maybe(bySub.get(sub));
+    },
+    async findByUsername(username) {
+      return maybe(byName.get(username.trim().toLowerCase()));
     },
   };
 }

@@ -92,7 +92,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const name = await clientName(params.client_id);
 
     if (prompt.name === 'login' || prompt.name === 'select_account') {
-      const current = session?.accountId ? accounts.findBySub(session.accountId) : undefined;
+      const current = session?.accountId ? await accounts.findBySub(session.accountId) : undefined;
       const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
       renderLogin(ctx, interaction.uid, {
         clientName: name,
@@ -102,7 +102,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return;
     }
     if (prompt.name === 'consent') {
-      const account = session?.accountId ? accounts.findBySub(session.accountId) : undefined;
+      const account = session?.accountId ? await accounts.findBySub(session.accountId) : undefined;
       const missing = prompt.details as {
         missingOIDCScope?: string[];
         missingResourceScopes?: Record<string, string[]>;

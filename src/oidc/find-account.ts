@@ -6,8 +6,8 @@ import type { AccountStore } from '../accounts/account-store.js';
  * claim; the provider releases only those the granted scopes and claims allow.
  */
 export function createFindAccount(accounts: AccountStore): FindAccount {
-  return (_ctx, sub) => {
-    const account = accounts.findBySub(sub);
+  return async (_ctx, sub) => {
+    const account = await accounts.findBySub(sub);
     if (!account) return undefined;
     return {
       accountId: sub,

@@ -123,6 +123,16 @@ export function createMemoryStore(): Store & { clear(): void } {
       data.delete(`rec:${key}`);
     },
     createRateLimiter: (options) => new RateLimiterMemory(options),
+    async deleteWhere(match) {
+      let deleted = 0;
+      for (const key of [...data.keys()]) {
+        if (match(key)) {
+          data.delete(key);
+          deleted += 1;
+        }
+      }
+      return deleted;
+    },
     async ping() {},
     async close() {
       clearInterval(sweep);

@@ -185,11 +185,31 @@ export async function createRedisStore(
           rejectIfRedisNotReady: true,
         }),
       ),
+    deleteWhere: (match) =>
+      run(async () => {
+        // SCAN every master (a cluster spreads keys over several), then delete key by key.
+        const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+        let deleted = 0;
+        for (const node of nodes) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500);
+            cursor = next;
+            const doomed = keys.filter((key) => match(key.slice(prefix.length)));
+            for (const key of doomed) deleted += await client.del(key);
+          } while (cursor !== '0');
+        }
+        return deleted;
+      }),
     ping: () => run(async () => void (await client.ping())),
     close: async () => {
       client.disconnect(false);
     },
   };
+}
+
+function escapeGlob(value: string): string {
+  return value.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /**

@@ -25,6 +25,11 @@ export interface Store {
    * Its methods reject with StoreUnavailableError when the store cannot answer.
    */
   createRateLimiter(options: RateLimiterOptions): RateLimiterAbstract;
+  /**
+   * Deletes every key of this store (relative to its prefix, e.g. `AccessToken:…`, `rec:…`) for
+   * which `match` is true. For the test API's reset and revoke-all; not for production paths.
+   */
+  deleteWhere(match: (key: string) => boolean): Promise<number>;
   /** Resolves when the store can serve; rejects when it cannot. */
   ping(): Promise<void>;
   close(): Promise<void>;

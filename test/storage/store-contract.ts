@@ -159,6 +159,18 @@ export function describeStoreContract(
         expect(await store.getRecord(key)).toEqual({ i: winner });
       });
 
+      it('deletes exactly the keys deleteWhere matches', async () => {
+        const tag = id();
+        await store.setRecord(`${tag}-a`, 1);
+        await store.setRecord(`${tag}-b`, 2);
+        await store.adapter('AccessToken').upsert(tag, { grantId: 'g' }, 60);
+        const deleted = await store.deleteWhere((key) => key === `rec:${tag}-a` || key === `AccessToken:${tag}`);
+        expect(deleted).toBe(2);
+        expect(await store.getRecord(`${tag}-a`)).toBeUndefined();
+        expect(await store.getRecord(`${tag}-b`)).toBe(2);
+        expect(await store.adapter('AccessToken').find(tag)).toBeUndefined();
+      });
+
       it('answers ping while healthy', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
       });

@@ -78,8 +78,8 @@ export function createAssertionVerifier(deps: { config: Config; accounts: Accoun
       typeof name !== 'string'
         ? undefined
         : accountClaim === 'email'
-          ? accounts.findByEmail(name)
-          : accounts.findBySub(name);
+          ? await accounts.findByEmail(name)
+          : await accounts.findBySub(name);
     if (!account) throw new errors.InvalidGrant('the assertion names no known account');
     return { accountId: account.claims.sub, payload };
   };
