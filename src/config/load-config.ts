@@ -22,6 +22,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   COOKIE_KEYS: z.string().optional(),
   GATEHOUSE_ALLOW_INSECURE: z.string().optional(),
+  GATEHOUSE_MODE: z.enum(['standard', 'test']).optional(),
 });
 
 export interface LoadConfigOptions {
@@ -29,6 +30,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
   /** An object merged over the files, for programmatic use and tests. */
   overrides?: Record<string, unknown>;
+  /** Overrides GATEHOUSE_MODE. */
+  mode?: 'standard' | 'test';
 }
 
 /**
@@ -80,6 +83,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   }
 
   const production = env.NODE_ENV === 'production';
+  const mode = options.mode ?? env.GATEHOUSE_MODE ?? 'standard';
+  if (mode === 'test' && production) {
+    throw new ConfigError('GATEHOUSE_MODE: test mode (any user signs in) is refused when NODE_ENV=production');
+  }
   const config: Config = {
     ...file,
     cookies: { keys: cookieKeys },
@@ -89,6 +96,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     redisConnection,
     nodeEnv: env.NODE_ENV,
     production,
+    mode,
     logLevel: env.LOG_LEVEL ?? 'info',
     allowInsecure,
     defaultCookieKeys: cookieKeys.some((k) => defaultCookieKeys.cookies.keys.includes(k)),

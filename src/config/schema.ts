@@ -137,6 +137,8 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   redisConnection: RedisSettings | undefined;
   nodeEnv: string;
   production: boolean;
+  /** `test`: the test-IdP mode (any user signs in, the /_test API); never in production. */
+  mode: 'standard' | 'test';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   allowInsecure: ReadonlySet<InsecureOptIn>;
   /** True when cookie keys are still the ones shipped in config/default.json. */

@@ -11,6 +11,7 @@ import * as jwtBearer from './grants/jwt-bearer.js';
 import * as tokenExchange from './grants/token-exchange.js';
 import { createDeviceFlow } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
+import { addAtHashAtTokenEndpoint, includeSidForAllClients } from './internals.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -30,6 +31,8 @@ export function createProvider(deps: ProviderDeps) {
   );
   // Host and protocol are pinned to the issuer's by the host app (http/pin-issuer.ts).
   provider.proxy = true;
+  addAtHashAtTokenEndpoint(provider.IdToken);
+  includeSidForAllClients(provider.Client);
   provider.use(conformErrors);
   provider.use(deviceFlow.middleware);
 

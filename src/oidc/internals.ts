@@ -26,3 +26,37 @@ export const USER_CODE_ERRORS = {
 export function formAction(formHtml: string, fallback: string): string {
   return /action="([^"]*)"/.exec(formHtml)?.[1] ?? fallback;
 }
+
+interface IdTokenInstance {
+  ctx?: { oidc?: { route?: string; entities?: { AccessToken?: { jti?: string; format?: string } } } };
+  extra?: Record<string, unknown>;
+  set(key: string, value: unknown): void;
+}
+
+/**
+ * Adds `at_hash` to ID tokens issued by the token endpoint. oidc-provider sets it only for
+ * ID tokens returned from /authorize; OpenID Connect Core §3.1.3.6 allows it at the token
+ * endpoint too, and relying parties use it to bind the two tokens. The value of an opaque access
+ * token is its `jti` (oidc-provider's formats/opaque.js); the hash itself is computed by
+ * oidc-provider when it signs (models/id_token.js, the `hashes` claims).
+ */
+export function addAtHashAtTokenEndpoint(IdToken: { prototype: unknown }): void {
+  const proto = IdToken.prototype as IdTokenInstance & { issue(options?: { use?: string }): Promise<string> };
+  const issue = proto.issue;
+  proto.issue = function issueWithAtHash(this: IdTokenInstance, options?: { use?: string }) {
+    const at = this.ctx?.oidc?.route === 'token' ? this.ctx.oidc.entities?.AccessToken : undefined;
+    if (options?.use === 'idtoken' && at?.jti && (at.format ?? 'opaque') === 'opaque' && !this.extra?.at_hash) {
+      this.set('at_hash', at.jti);
+    }
+    return issue.call(this as never, options);
+  };
+}
+
+/**
+ * Puts `sid` in every ID token. oidc-provider includes it only for clients registered for
+ * back-channel logout (Client#includeSid); the session id is also what RP-initiated and
+ * front-channel logout use, and relying parties rely on it to tie tokens to a session.
+ */
+export function includeSidForAllClients(Client: { prototype: unknown }): void {
+  (Client.prototype as { includeSid(): boolean }).includeSid = () => true;
+}
