@@ -4,6 +4,8 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { AccountStore } from './accounts/account-store.js';
+import type { TestAccountStore } from './accounts/test-accounts.js';
+import { createTestApiRouter } from './test-mode/router.js';
 import type { Views } from './http/views.js';
 import type { Store } from './storage/store.js';
 import { createErrorHandler } from './http/error-handler.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   provider: Provider;
   deviceFlow: ReturnType<typeof createDeviceFlow>;
   accounts: AccountStore;
+  /** Present in test mode only: the runtime test API manages these users. */
+  testAccounts?: TestAccountStore;
   views: Views;
   store: Store;
   logger: Logger;
@@ -48,6 +52,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createPinIssuer(config.issuer));
   app.use(createBodyLimit(config.http.bodyLimitBytes));
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
+
+  if (config.mode === 'test' && deps.testAccounts) {
+    const testApi = createTestApiRouter({ provider, store: deps.store, accounts: deps.testAccounts, config });
+    app.use(testApi.routes()).use(testApi.allowedMethods());
+  }
 
   const interactions = createInteractionRouter(deps);
   app.use(interactions.routes()).use(interactions.allowedMethods());

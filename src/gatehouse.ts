@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { loadConfig, ConfigError, type LoadConfigOptions } from './config/load-config.js';
 import { createAccountStore } from './accounts/account-store.js';
+import { createTestAccountStore } from './accounts/test-accounts.js';
 import { createViews } from './http/views.js';
 import { loadSigningKeys } from './keys/signing-keys.js';
 import { createProvider } from './oidc/create-provider.js';
@@ -23,8 +24,16 @@ export interface Gatehouse {
  * Assembles Gatehouse from a loaded configuration: store, keys, accounts, provider, app.
  * Has no process-level side effects (see main.ts for those).
  */
-export async function createGatehouse(config: Readonly<Config>, logger?: Logger): Promise<Gatehouse> {
-  const log = logger ?? pino({ level: config.logLevel, base: { service: 'gatehouse' } });
+export async function createGatehouse(
+  config: Readonly<Config>,
+  options: { logger?: Logger; logToStderr?: boolean } = {},
+): Promise<Gatehouse> {
+  const log =
+    options.logger ??
+    pino(
+      { level: config.logLevel, base: { service: 'gatehouse' } },
+      pino.destination(options.logToStderr ? 2 : 1),
+    );
   const store = await openStore(config, log);
   try {
     const keys = await loadSigningKeys(config.jwks, store);
@@ -35,10 +44,21 @@ export async function createGatehouse(config: Readonly<Config>, logger?: Logger)
       );
     }
     const views = createViews();
-    const accounts = createAccountStore(config.users);
+    const configured = createAccountStore(config.users);
+    const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;
+    const accounts = testAccounts ?? configured;
     const { provider, deviceFlow } = createProvider({ config, store, views, accounts, keys, logger: log });
     await validateClients(provider, config);
-    const app = createApp({ config, provider, deviceFlow, accounts, views, store, logger: log });
+    const app = createApp({
+      config,
+      provider,
+      deviceFlow,
+      accounts,
+      testAccounts,
+      views,
+      store,
+      logger: log,
+    });
     return { config, app, provider, store, logger: log, close: () => store.close() };
   } catch (err) {
     await store.close();
@@ -66,6 +86,8 @@ export interface StartOptions extends LoadConfigOptions {
   port?: number;
   host?: string;
   logger?: Logger;
+  /** Write logs to stderr instead of stdout (the `gatehouse` command prints the issuer on stdout). */
+  logToStderr?: boolean;
 }
 
 export interface RunningGatehouse extends Gatehouse {
@@ -93,7 +115,10 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Runnin
   env.PORT = String(port);
   let gatehouse: Gatehouse;
   try {
-    gatehouse = await createGatehouse(loadConfig({ env, overrides: options.overrides }), options.logger);
+    gatehouse = await createGatehouse(loadConfig({ env, overrides: options.overrides, mode: options.mode }), {
+      logger: options.logger,
+      logToStderr: options.logToStderr,
+    });
   } catch (err) {
     server.close();
     throw err;

@@ -53,7 +53,9 @@ export function createTestAccountStore(configured: AccountStore, store: Store) {
       const next = await store.getRecord<Record<string, unknown>>(nextKey(name));
       if (next) await store.deleteRecord(nextKey(name));
       const base =
-        (await findUser(name))?.claims ?? (await configured.findByUsername(name))?.claims ?? defaultTestClaims(name);
+        (await findUser(name))?.claims ??
+        (await configured.findByUsername(name))?.claims ??
+        defaultTestClaims(name);
       const chosen = options?.claims ?? next;
       const claims = chosen ? { ...base, ...chosen, sub: String(chosen.sub ?? base.sub) } : base;
       return saveUser({ username: name, claims: claims as Account['claims'] });

@@ -85,7 +85,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   const production = env.NODE_ENV === 'production';
   const mode = options.mode ?? env.GATEHOUSE_MODE ?? 'standard';
   if (mode === 'test' && production) {
-    throw new ConfigError('GATEHOUSE_MODE: test mode (any user signs in) is refused when NODE_ENV=production');
+    throw new ConfigError(
+      'GATEHOUSE_MODE: test mode (any user signs in) is refused when NODE_ENV=production',
+    );
   }
   const config: Config = {
     ...file,

@@ -9,6 +9,7 @@ import type { Views } from '../http/views.js';
 import { AppError } from '../http/app-error.js';
 import { createCsrf } from './csrf.js';
 import { describeScopes } from './scope-descriptions.js';
+import { grantConsent } from './grant-consent.js';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -28,6 +29,7 @@ const LOGIN_FAILED = 'Incorrect username or password.';
 export function createInteractionRouter(deps: InteractionDeps): Router {
   const { provider, accounts, views, config } = deps;
   const csrf = createCsrf(config.cookies.keys[0] ?? '');
+  const testMode = config.mode === 'test';
   const router = new Router({ prefix: '/interaction' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: `${config.http.bodyLimitBytes}b` });
 
@@ -62,7 +64,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   function renderLogin(
     ctx: Context,
     uid: string,
-    data: { clientName: string; username: string; error?: string; title?: string },
+    data: { clientName: string; username: string; error?: string; title?: string; claims?: string },
     status?: number,
   ) {
     views.render(
@@ -73,6 +75,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         action: `/interaction/${uid}/login`,
         abortAction: `/interaction/${uid}/abort`,
         csrf: csrf.tokenFor(uid),
+        testMode,
         ...data,
       },
       status,
@@ -89,6 +92,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         'uid mismatch',
       );
     const { prompt, params, session } = interaction;
+    if (testMode && (await completeNonInteractively(ctx, interaction))) return;
     const name = await clientName(params.client_id);
 
     if (prompt.name === 'login' || prompt.name === 'select_account') {
@@ -143,16 +147,21 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const body = ctx.request.body as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.slice(0, 256) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
-    const account = username && password ? await accounts.authenticate(username, password) : undefined;
-    if (!account) {
+    const claimsText = typeof body.claims === 'string' ? body.claims.trim() : '';
+    const claims = testMode && claimsText ? parseClaims(claimsText) : undefined;
+    const refuse = async (error: string, status: number) =>
       renderLogin(
         ctx,
         interaction.uid,
-        { clientName: await clientName(interaction.params.client_id), username, error: LOGIN_FAILED },
-        401,
+        { clientName: await clientName(interaction.params.client_id), username, error, claims: claimsText },
+        status,
       );
-      return;
-    }
+    if (claims === null) return refuse('Claims must be a JSON object, e.g. {"email": "a@example.com"}.', 400);
+    const account =
+      username && (password || testMode)
+        ? await accounts.authenticate(username, password, claims ? { claims } : undefined)
+        : undefined;
+    if (!account) return refuse(LOGIN_FAILED, 401);
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
     const acr = requestedAcr.find((value) => config.acrValues.includes(value));
@@ -160,41 +169,46 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx,
       {
         select_account: {},
-        login: { accountId: account.claims.sub, amr: ['pwd'], ...(acr ? { acr } : {}) },
+        login: { accountId: account.claims.sub, amr: [testMode ? 'test' : 'pwd'], ...(acr ? { acr } : {}) },
       },
       false,
     );
   });
 
+  /**
+   * Test mode: `login_hint` signs that user in and consent is granted without a page, unless the
+   * request asked for prompt=login or prompt=consent. Returns whether it finished the step.
+   */
+  async function completeNonInteractively(ctx: Context, interaction: Awaited<ReturnType<typeof details>>) {
+    const { prompt, params } = interaction;
+    const hint = typeof params.login_hint === 'string' ? params.login_hint.trim() : '';
+    const asked = new Set(typeof params.prompt === 'string' ? params.prompt.split(' ') : []);
+    if (!hint || asked.has(prompt.name === 'consent' ? 'consent' : 'login')) return false;
+    if (prompt.name === 'login') {
+      const account = await accounts.authenticate(hint, '');
+      if (!account) return false;
+      await finish(ctx, { login: { accountId: account.claims.sub, amr: ['test'] } }, false);
+      return true;
+    }
+    if (prompt.name === 'consent') {
+      await finish(ctx, await grantConsent(provider, interaction), true);
+      return true;
+    }
+    return false;
+  }
+
   router.post('/:uid/confirm', form, async (ctx) => {
     const interaction = await details(ctx);
     requireCsrf(ctx, interaction.uid);
-    const { prompt, params, session, grantId } = interaction;
-    if (prompt.name !== 'consent' || !session?.accountId) {
+    if (interaction.prompt.name !== 'consent') {
       throw new AppError(
         400,
         'invalid_request',
         'There is nothing to approve here.',
-        `confirm posted during ${prompt.name}`,
+        `confirm posted during ${interaction.prompt.name}`,
       );
     }
-    const grant = grantId
-      ? await provider.Grant.find(grantId)
-      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
-    if (!grant)
-      throw new AppError(400, 'invalid_request', 'This request has expired. Start again.', 'grant not found');
-    const missing = prompt.details as {
-      missingOIDCScope?: string[];
-      missingOIDCClaims?: string[];
-      missingResourceScopes?: Record<string, string[]>;
-    };
-    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-      grant.addResourceScope(indicator, scopes.join(' '));
-    }
-    const savedGrantId = await grant.save();
-    await finish(ctx, { consent: grantId ? {} : { grantId: savedGrantId } }, true);
+    await finish(ctx, await grantConsent(provider, interaction), true);
   });
 
   router.post('/:uid/abort', form, async (ctx) => {
@@ -204,4 +218,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   });
 
   return router;
+}
+
+/** Parses the test-mode claims field: a JSON object, or null when it is not one. */
+function parseClaims(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null; // not JSON: the caller re-renders the form with an explanation
+  }
 }

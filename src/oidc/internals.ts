@@ -45,7 +45,12 @@ export function addAtHashAtTokenEndpoint(IdToken: { prototype: unknown }): void 
   const issue = proto.issue;
   proto.issue = function issueWithAtHash(this: IdTokenInstance, options?: { use?: string }) {
     const at = this.ctx?.oidc?.route === 'token' ? this.ctx.oidc.entities?.AccessToken : undefined;
-    if (options?.use === 'idtoken' && at?.jti && (at.format ?? 'opaque') === 'opaque' && !this.extra?.at_hash) {
+    if (
+      options?.use === 'idtoken' &&
+      at?.jti &&
+      (at.format ?? 'opaque') === 'opaque' &&
+      !this.extra?.at_hash
+    ) {
       this.set('at_hash', at.jti);
     }
     return issue.call(this as never, options);
