@@ -164,7 +164,9 @@ export function describeStoreContract(
         await store.setRecord(`${tag}-a`, 1);
         await store.setRecord(`${tag}-b`, 2);
         await store.adapter('AccessToken').upsert(tag, { grantId: 'g' }, 60);
-        const deleted = await store.deleteWhere((key) => key === `rec:${tag}-a` || key === `AccessToken:${tag}`);
+        const deleted = await store.deleteWhere(
+          (key) => key === `rec:${tag}-a` || key === `AccessToken:${tag}`,
+        );
         expect(deleted).toBe(2);
         expect(await store.getRecord(`${tag}-a`)).toBeUndefined();
         expect(await store.getRecord(`${tag}-b`)).toBe(2);
