@@ -10,5 +10,5 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
-  globalSetup: '<rootDir>/test/support/global-setup.cjs',
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
 };
