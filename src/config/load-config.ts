@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fileConfigSchema, insecureOptIns, type Config, type InsecureOptIn } from './schema.js';
@@ -23,6 +24,10 @@ const envSchema = z.object({
   COOKIE_KEYS: z.string().optional(),
   GATEHOUSE_ALLOW_INSECURE: z.string().optional(),
   GATEHOUSE_MODE: z.enum(['standard', 'test']).optional(),
+  WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9][0-9]*)$/, 'expected a positive whole number or "auto"')
+    .optional(),
 });
 
 export interface LoadConfigOptions {
@@ -83,6 +88,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   }
 
   const production = env.NODE_ENV === 'production';
+  const workers = !env.WORKERS ? 1 : env.WORKERS === 'auto' ? availableParallelism() : Number(env.WORKERS);
+  if (workers > 1 && !redisConnection) {
+    throw new ConfigError('WORKERS: several worker processes need a shared store (set REDIS_URL)');
+  }
   const mode = options.mode ?? env.GATEHOUSE_MODE ?? 'standard';
   if (mode === 'test' && production) {
     throw new ConfigError(
@@ -98,6 +107,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     redisConnection,
     nodeEnv: env.NODE_ENV,
     production,
+    workers,
     mode,
     logLevel: env.LOG_LEVEL ?? 'info',
     allowInsecure,

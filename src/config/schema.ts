@@ -77,7 +77,11 @@ export const fileConfigSchema = z.strictObject({
   }),
   acrValues: z.array(z.string()),
   resourceServers: z.record(absoluteUrl, resourceServerSchema),
-  http: z.strictObject({ bodyLimitBytes: z.number().int().min(1024) }),
+  http: z.strictObject({
+    bodyLimitBytes: z.number().int().min(1024),
+    /** Seconds in-flight requests get to finish after SIGTERM/SIGINT. */
+    shutdownGraceSeconds: z.number().min(0).max(600),
+  }),
   redis: z.strictObject({
     keyPrefix: z.string().max(64),
     commandTimeoutMs: z.number().int().min(50).max(60000),
@@ -137,6 +141,8 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   redisConnection: RedisSettings | undefined;
   nodeEnv: string;
   production: boolean;
+  /** Worker processes sharing the port (WORKERS; "auto" = one per CPU). */
+  workers: number;
   /** `test`: the test-IdP mode (any user signs in, the /_test API); never in production. */
   mode: 'standard' | 'test';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
