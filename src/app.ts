@@ -9,6 +9,8 @@ import { createTestApiRouter } from './test-mode/router.js';
 import type { Views } from './http/views.js';
 import type { Store } from './storage/store.js';
 import { createErrorHandler } from './http/error-handler.js';
+import { createHttpMetrics, createMetricsEndpoint, type Metrics } from './http/metrics.js';
+import type { RateLimits } from './http/rate-limits.js';
 import { createRetryAfter } from './http/store-outage.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createPinIssuer } from './http/pin-issuer.js';
@@ -32,6 +34,8 @@ export interface AppDeps {
   views: Views;
   store: Store;
   logger: Logger;
+  rateLimits: RateLimits;
+  metrics?: Metrics;
 }
 
 /**
@@ -46,6 +50,10 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true; // errors are logged by our handler, not printed by Koa
 
   app.use(createRequestId(logger));
+  if (deps.metrics) {
+    app.use(createHttpMetrics(deps.metrics));
+    app.use(createMetricsEndpoint(deps.metrics, config.metricsToken));
+  }
   app.use(createErrorHandler({ views, logger }));
   app.use(createRetryAfter());
   app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
@@ -68,7 +76,7 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   if (config.aws.enabled) {
-    const aws = createAwsRouter({ provider, store: deps.store, config, logger });
+    const aws = createAwsRouter({ provider, store: deps.store, config, logger, rateLimits: deps.rateLimits });
     app.use(aws.routes());
     app.use(createAuthorizeCompat(provider));
   }

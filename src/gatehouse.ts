@@ -1,6 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { createLogger } from './http/logger.js';
+import { createMetrics } from './http/metrics.js';
+import { createRateLimits } from './http/rate-limits.js';
+import { instrumentStore } from './storage/instrument-store.js';
+import { isStoreUnavailable } from './storage/store-unavailable.js';
 import type { Config } from './config/schema.js';
 import { loadConfig, ConfigError, type LoadConfigOptions } from './config/load-config.js';
 import { createAccountStore } from './accounts/account-store.js';
@@ -28,13 +33,18 @@ export async function createGatehouse(
   config: Readonly<Config>,
   options: { logger?: Logger; logToStderr?: boolean } = {},
 ): Promise<Gatehouse> {
-  const log =
-    options.logger ??
-    pino(
-      { level: config.logLevel, base: { service: 'gatehouse' } },
-      pino.destination(options.logToStderr ? 2 : 1),
-    );
-  const store = await openStore(config, log);
+  const log = options.logger ?? createLogger(config.logLevel, pino.destination(options.logToStderr ? 2 : 1));
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
+  const rawStore = await openStore(config, log);
+  const store = metrics
+    ? instrumentStore(rawStore, {
+        observe(operation, seconds, error) {
+          const failed = isStoreUnavailable(error);
+          metrics.storeOperations.observe({ operation, result: failed ? 'error' : 'ok' }, seconds);
+          if (failed) metrics.storeErrors.inc({ operation });
+        },
+      })
+    : rawStore;
   try {
     const keys = await loadSigningKeys(config.jwks, store);
     const insecureKeysAllowed = config.allowInsecure.has('dev-keys') || config.allowInsecure.has('all');
@@ -47,7 +57,17 @@ export async function createGatehouse(
     const configured = createAccountStore(config.users);
     const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;
     const accounts = testAccounts ?? configured;
-    const { provider, deviceFlow } = createProvider({ config, store, views, accounts, keys, logger: log });
+    const rateLimits = createRateLimits({ store, config, metrics });
+    const { provider, deviceFlow } = createProvider({
+      config,
+      store,
+      views,
+      accounts,
+      keys,
+      logger: log,
+      rateLimits,
+      metrics,
+    });
     await validateClients(provider, config);
     const app = createApp({
       config,
@@ -58,6 +78,8 @@ export async function createGatehouse(
       views,
       store,
       logger: log,
+      rateLimits,
+      metrics,
     });
     return { config, app, provider, store, logger: log, close: () => store.close() };
   } catch (err) {

@@ -19,6 +19,7 @@ import { startDeviceAuthorization } from './start-device-authorization.js';
 import { createToken } from './create-token.js';
 import { createTokenWithIam } from './create-token-with-iam.js';
 import { verifySigV4 } from './sigv4.js';
+import type { RateLimits } from '../http/rate-limits.js';
 
 export const AWS_BASE_PATH = '/aws/oidc';
 
@@ -27,6 +28,7 @@ export interface AwsDeps {
   store: Store;
   config: Config;
   logger: Logger;
+  rateLimits: RateLimits;
 }
 
 /**
@@ -61,19 +63,37 @@ export function createAwsRouter(deps: AwsDeps): Router {
     }
   };
 
+  /** Per-IP request quotas for the unauthenticated-cost operations (SlowDownException beyond). */
+  const quota = async (ctx: Context, name: 'awsRegisterClientPerIp' | 'awsStartDeviceAuthorizationPerIp') => {
+    const wait = await deps.rateLimits.consume(name, ctx.ip);
+    if (wait > 0) {
+      ctx.set('retry-after', String(wait));
+      throw new AwsApiError('slow_down', `too many requests; retry after ${wait} seconds`);
+    }
+  };
+
   router.post(
     '/client/register',
-    handle((ctx, raw) => registerClient(deps, parseRequest(ctx, registerClientRequest, raw))),
+    handle(async (ctx, raw) => {
+      await quota(ctx, 'awsRegisterClientPerIp');
+      const registered = await registerClient(deps, parseRequest(ctx, registerClientRequest, raw));
+      (ctx.state.log as Logger | undefined)?.info(
+        { audit: true, event: 'client.registered', clientId: registered.clientId, via: 'aws' },
+        'client registered',
+      );
+      return registered;
+    }),
   );
   router.post(
     '/device_authorization',
-    handle((ctx, raw) =>
-      startDeviceAuthorization(
+    handle(async (ctx, raw) => {
+      await quota(ctx, 'awsStartDeviceAuthorizationPerIp');
+      return startDeviceAuthorization(
         { delegate, provider, config },
         parseRequest(ctx, startDeviceAuthorizationRequest, raw),
         ctx.ip,
-      ),
-    ),
+      );
+    }),
   );
   router.post(
     '/token',

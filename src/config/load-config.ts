@@ -24,6 +24,7 @@ const envSchema = z.object({
   COOKIE_KEYS: z.string().optional(),
   GATEHOUSE_ALLOW_INSECURE: z.string().optional(),
   GATEHOUSE_MODE: z.enum(['standard', 'test']).optional(),
+  METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   WORKERS: z
     .string()
     .regex(/^(auto|[1-9][0-9]*)$/, 'expected a positive whole number or "auto"')
@@ -105,6 +106,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     issuer,
     redisUrl: env.REDIS_URL || undefined,
     redisConnection,
+    metricsToken: env.METRICS_TOKEN,
     nodeEnv: env.NODE_ENV,
     production,
     workers,

@@ -49,6 +49,27 @@ export const resourceServerSchema = z.strictObject({
   accessTokenTTL: seconds.optional(),
 });
 
+/**
+ * A failure budget: `points` per `windowSeconds`; beyond it the key is blocked for
+ * `blockSeconds`, doubling with each further failure up to `maxBlockSeconds`.
+ */
+const rateLimitSchema = z.strictObject({
+  points: z.number().int().min(1),
+  windowSeconds: z.number().int().min(1),
+  blockSeconds: z.number().int().min(1),
+  maxBlockSeconds: z.number().int().min(1),
+});
+
+export type RateLimitName =
+  | 'loginPerUsername'
+  | 'loginPerIp'
+  | 'clientAuthPerClient'
+  | 'clientAuthPerIp'
+  | 'awsRegisterClientPerIp'
+  | 'awsStartDeviceAuthorizationPerIp';
+
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
+
 export const fileConfigSchema = z.strictObject({
   clients: z.array(clientSchema),
   users: z.array(userSchema),
@@ -82,6 +103,19 @@ export const fileConfigSchema = z.strictObject({
     /** Seconds in-flight requests get to finish after SIGTERM/SIGINT. */
     shutdownGraceSeconds: z.number().min(0).max(600),
   }),
+  rateLimits: z.strictObject(
+    Object.fromEntries(
+      [
+        'loginPerUsername',
+        'loginPerIp',
+        'clientAuthPerClient',
+        'clientAuthPerIp',
+        'awsRegisterClientPerIp',
+        'awsStartDeviceAuthorizationPerIp',
+      ].map((name) => [name, rateLimitSchema]),
+    ) as Record<RateLimitName, typeof rateLimitSchema>,
+  ),
+  metrics: z.strictObject({ enabled: z.boolean() }),
   redis: z.strictObject({
     keyPrefix: z.string().max(64),
     commandTimeoutMs: z.number().int().min(50).max(60000),
@@ -145,6 +179,8 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   workers: number;
   /** `test`: the test-IdP mode (any user signs in, the /_test API); never in production. */
   mode: 'standard' | 'test';
+  /** METRICS_TOKEN: the bearer token /metrics requires, if any. */
+  metricsToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   allowInsecure: ReadonlySet<InsecureOptIn>;
   /** True when cookie keys are still the ones shipped in config/default.json. */

@@ -37,7 +37,7 @@ export function createErrorHandler(deps: { views: Views; logger: Logger }) {
       } else if (isStoreUnavailable(err)) {
         status = 503;
         error = 'temporarily_unavailable';
-        description = 'The service is temporarily unavailable. Try again in a moment.';
+        description = err.error_description ?? 'the service is temporarily unavailable; try again shortly';
         ctx.set('retry-after', '1');
       } else if (typeof err.error === 'string' && (err.status ?? 500) < 500) {
         // oidc-provider's own error classes thrown from its helpers (e.g. SessionNotFound).

@@ -4,24 +4,32 @@ import type { Logger } from 'pino';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Gives every request an id (a sane incoming X-Request-Id or a new UUID), echoed in the response. */
+/**
+ * Gives every request an id (a sane incoming X-Request-Id or a new UUID), echoed in the response
+ * header, and a child logger carrying it (`ctx.state.log`) so every line about the request has
+ * it. Logs one line per request: method, path (never the query, which can carry codes), status,
+ * duration.
+ */
 export function createRequestId(logger: Logger) {
   return async function requestId(ctx: Context, next: Next) {
     const incoming = ctx.get('x-request-id');
     const id = SAFE_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
+    ctx.state.log = logger.child({ requestId: id });
     ctx.set('x-request-id', id);
     const started = performance.now();
-    await next();
-    logger.debug(
-      {
-        requestId: id,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        ms: Math.round(performance.now() - started),
-      },
-      'request',
-    );
+    try {
+      await next();
+    } finally {
+      (ctx.state.log as Logger).info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    }
   };
 }

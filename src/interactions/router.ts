@@ -10,12 +10,17 @@ import { AppError } from '../http/app-error.js';
 import { createCsrf } from './csrf.js';
 import { describeScopes } from './scope-descriptions.js';
 import { grantConsent } from './grant-consent.js';
+import type { Logger } from 'pino';
+import type { RateLimits } from '../http/rate-limits.js';
+import type { Metrics } from '../http/metrics.js';
 
 export interface InteractionDeps {
   provider: Provider;
   accounts: AccountStore;
   views: Views;
   config: Config;
+  rateLimits: RateLimits;
+  metrics?: Metrics;
 }
 
 const LOGIN_FAILED = 'Incorrect username or password.';
@@ -27,7 +32,7 @@ const LOGIN_FAILED = 'Incorrect username or password.';
  * @see https://github.com/panva/node-oidc-provider/blob/main/example/routes/koa.js
  */
 export function createInteractionRouter(deps: InteractionDeps): Router {
-  const { provider, accounts, views, config } = deps;
+  const { provider, accounts, views, config, rateLimits } = deps;
   const csrf = createCsrf(config.cookies.keys[0] ?? '');
   const testMode = config.mode === 'test';
   const router = new Router({ prefix: '/interaction' });
@@ -157,11 +162,39 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         status,
       );
     if (claims === null) return refuse('Claims must be a JSON object, e.g. {"email": "a@example.com"}.', 400);
+    // Budgets per username (existing or not, so refusals reveal nothing) and per IP.
+    const userKey = username.trim().toLowerCase();
+    const wait = Math.max(
+      await rateLimits.retryAfter('loginPerIp', ctx.ip),
+      userKey ? await rateLimits.retryAfter('loginPerUsername', userKey) : 0,
+    );
+    if (wait > 0) {
+      ctx.set('retry-after', String(wait));
+      return refuse(`Too many sign-in attempts. Try again in ${formatWait(wait)}.`, 429);
+    }
     const account =
       username && (password || testMode)
         ? await accounts.authenticate(username, password, claims ? { claims } : undefined)
         : undefined;
-    if (!account) return refuse(LOGIN_FAILED, 401);
+    const log = (ctx.state.log as Logger | undefined)?.child({ audit: true });
+    if (!account) {
+      deps.metrics?.logins.inc({ result: 'failure' });
+      log?.warn(
+        { event: 'login.failure', username: username.slice(0, 64), clientId: interaction.params.client_id },
+        'sign-in failed',
+      );
+      await Promise.all([
+        rateLimits.recordFailure('loginPerIp', ctx.ip),
+        userKey ? rateLimits.recordFailure('loginPerUsername', userKey) : undefined,
+      ]);
+      return refuse(LOGIN_FAILED, 401);
+    }
+    deps.metrics?.logins.inc({ result: 'success' });
+    log?.info(
+      { event: 'login.success', sub: account.claims.sub, clientId: interaction.params.client_id },
+      'signed in',
+    );
+    if (userKey) await rateLimits.reset('loginPerUsername', userKey);
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
     const acr = requestedAcr.find((value) => config.acrValues.includes(value));
@@ -209,6 +242,15 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       );
     }
     await finish(ctx, await grantConsent(provider, interaction), true);
+    (ctx.state.log as Logger | undefined)?.info(
+      {
+        audit: true,
+        event: 'consent.granted',
+        sub: interaction.session?.accountId,
+        clientId: interaction.params.client_id,
+      },
+      'consent granted',
+    );
   });
 
   router.post('/:uid/abort', form, async (ctx) => {
@@ -230,4 +272,8 @@ function parseClaims(text: string): Record<string, unknown> | null {
   } catch {
     return null; // not JSON: the caller re-renders the form with an explanation
   }
+}
+
+function formatWait(seconds: number): string {
+  return seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 }

@@ -12,6 +12,10 @@ import * as tokenExchange from './grants/token-exchange.js';
 import { createDeviceFlow } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
 import { addAtHashAtTokenEndpoint, includeSidForAllClients } from './internals.js';
+import { observeProvider } from './observe-provider.js';
+import { createClientAuthLimits } from './client-auth-limits.js';
+import type { RateLimits } from '../http/rate-limits.js';
+import type { Metrics } from '../http/metrics.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -20,6 +24,8 @@ export interface ProviderDeps {
   accounts: AccountStore;
   keys: SigningKeys;
   logger: Logger;
+  rateLimits: RateLimits;
+  metrics?: Metrics;
 }
 
 /** Creates the configured oidc-provider instance with Gatehouse's middleware and event wiring. */
@@ -33,6 +39,8 @@ export function createProvider(deps: ProviderDeps) {
   provider.proxy = true;
   addAtHashAtTokenEndpoint(provider.IdToken);
   includeSidForAllClients(provider.Client);
+  provider.use(observeProvider(provider, deps.logger, deps.metrics));
+  provider.use(createClientAuthLimits(deps.rateLimits));
   provider.use(conformErrors);
   provider.use(deviceFlow.middleware);
 
@@ -50,12 +58,5 @@ export function createProvider(deps: ProviderDeps) {
     ['audience', 'resource'],
   );
 
-  const log = deps.logger;
-  provider.on('server_error', (ctx, err) =>
-    log.error({ requestId: ctx.state?.requestId, err }, 'provider server_error'),
-  );
-  provider.on('grant.revoked', (_ctx, grantId) =>
-    log.info({ event: 'grant.revoked', grantId }, 'grant revoked'),
-  );
   return { provider, deviceFlow };
 }

@@ -28,13 +28,14 @@ export function formAction(formHtml: string, fallback: string): string {
 }
 
 interface IdTokenInstance {
+  available?: Record<string, unknown>;
   ctx?: { oidc?: { route?: string; entities?: { AccessToken?: { jti?: string; format?: string } } } };
   extra?: Record<string, unknown>;
   set(key: string, value: unknown): void;
 }
 
 /**
- * Adds `at_hash` to ID tokens issued by the token endpoint. oidc-provider sets it only for
+ * Adds `at_hash` to ID tokens issued by the token endpoint, and `auth_time` to every ID token. oidc-provider sets it only for
  * ID tokens returned from /authorize; OpenID Connect Core §3.1.3.6 allows it at the token
  * endpoint too, and relying parties use it to bind the two tokens. The value of an opaque access
  * token is its `jti` (oidc-provider's formats/opaque.js); the hash itself is computed by
@@ -52,6 +53,12 @@ export function addAtHashAtTokenEndpoint(IdToken: { prototype: unknown }): void 
       !this.extra?.at_hash
     ) {
       this.set('at_hash', at.jti);
+    }
+    // auth_time in every ID token (OIDC Core §2 makes it optional unless asked for); relying
+    // parties use it for max_age decisions of their own. oidc-provider masks it out otherwise.
+    const authTime = this.available?.auth_time;
+    if (options?.use === 'idtoken' && typeof authTime === 'number' && this.extra?.auth_time === undefined) {
+      this.set('auth_time', authTime);
     }
     return issue.call(this as never, options);
   };

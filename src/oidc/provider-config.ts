@@ -77,8 +77,6 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
-      // auth_time in every ID token, not only when max_age asks for it.
-      require_auth_time: true,
     },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     allowOmittingSingleRegisteredRedirectUri: false,

@@ -76,6 +76,16 @@ export const TEST_USERS = {
 
 export const RESOURCE = 'https://api.example.com';
 
+const generous = { points: 100000, windowSeconds: 60, blockSeconds: 1, maxBlockSeconds: 1 };
+export const GENEROUS_RATE_LIMITS = {
+  loginPerUsername: generous,
+  loginPerIp: generous,
+  clientAuthPerClient: generous,
+  clientAuthPerIp: generous,
+  awsRegisterClientPerIp: generous,
+  awsStartDeviceAuthorizationPerIp: generous,
+};
+
 export interface StartOptions {
   overrides?: Record<string, unknown>;
   env?: Record<string, string>;
@@ -89,12 +99,14 @@ export async function startTestGatehouse(options: StartOptions = {}): Promise<Ru
   return startGatehouse({
     port: 0,
     host: '127.0.0.1',
-    env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...options.env },
+    env: { NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env },
     overrides: {
       clients: Object.values(TEST_CLIENTS),
       users: [TEST_USERS.alice, { ...TEST_USERS.bob, password: BOB_SCRYPT }],
       resourceServers: { [RESOURCE]: { scope: 'api:read api:write' } },
       acrValues: ['urn:gatehouse:loa:1'],
+      // Suites that fail on purpose must not trip the limits; test/integration/rate-limits tests them.
+      rateLimits: GENEROUS_RATE_LIMITS,
       ...options.overrides,
     },
   });

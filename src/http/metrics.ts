@@ -1,0 +1,105 @@
+import cluster from 'node:cluster';
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client): HTTP traffic per route and status, tokens issued per grant
+ * type, logins, rate-limit hits, store operations and errors, and the process's own metrics.
+ * With WORKERS > 1 each worker keeps its own registry (label `worker`); a scrape reaches one.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  registry.setDefaultLabels({ worker: String(cluster.worker?.id ?? 0) });
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
+  const registers = [registry];
+  const labels = ['route', 'method', 'status'] as const;
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'gatehouse_http_requests_total',
+      help: 'HTTP requests',
+      labelNames: labels,
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'gatehouse_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: labels,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    tokensIssued: new Counter({
+      name: 'gatehouse_tokens_issued_total',
+      help: 'Successful token responses by grant type',
+      labelNames: ['grant_type'],
+      registers,
+    }),
+    logins: new Counter({
+      name: 'gatehouse_logins_total',
+      help: 'Sign-in attempts by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'gatehouse_rate_limited_total',
+      help: 'Requests refused by a rate limit',
+      labelNames: ['limit'],
+      registers,
+    }),
+    storeOperations: new Histogram({
+      name: 'gatehouse_store_operation_duration_seconds',
+      help: 'Store operation latency',
+      labelNames: ['operation', 'result'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 2],
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: 'gatehouse_store_errors_total',
+      help: 'Store operations that failed',
+      labelNames: ['operation'],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Counts and times every request. The route label is bounded: oidc-provider's route name, the
+ * matched router path, or "other" (never the raw path, which would let clients mint labels).
+ */
+export function createHttpMetrics(metrics: Metrics) {
+  return async function httpMetrics(ctx: Context, next: Next) {
+    const end = metrics.httpDuration.startTimer();
+    try {
+      await next();
+    } finally {
+      const oidcRoute = (ctx as { oidc?: { route?: string } }).oidc?.route;
+      const route = oidcRoute ?? (ctx as { _matchedRoute?: string })._matchedRoute ?? 'other';
+      const values = { route: String(route), method: ctx.method, status: String(ctx.status) };
+      metrics.httpRequests.inc(values);
+      end(values);
+    }
+  };
+}
+
+/** GET /metrics in the Prometheus text format, behind a bearer token when one is configured. */
+export function createMetricsEndpoint(metrics: Metrics, bearerToken: string | undefined) {
+  const expected = bearerToken ? Buffer.from(`Bearer ${bearerToken}`) : undefined;
+  return async function metricsEndpoint(ctx: Context, next: Next) {
+    if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
+    if (expected) {
+      const given = Buffer.from(ctx.get('authorization'));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        ctx.status = 401;
+        ctx.set('www-authenticate', 'Bearer realm="metrics"');
+        ctx.body = { error: 'invalid_token', error_description: 'a valid metrics bearer token is required' };
+        return;
+      }
+    }
+    ctx.set('cache-control', 'no-store');
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  };
+}

@@ -1,0 +1,63 @@
+import type { Config, RateLimitName } from '../config/schema.js';
+import type { Store } from '../storage/store.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Failure budgets with growing back-off (rate-limiter-flexible, counters in the store so every
+ * instance shares them). A key may fail `points` times per window; the next failure blocks it
+ * for `blockSeconds`, and each further block within a day doubles that, up to `maxBlockSeconds`.
+ */
+export function createRateLimits(deps: { store: Store; config: Config; metrics?: Metrics }) {
+  const { store, config, metrics } = deps;
+  const limits = new Map(
+    (Object.keys(config.rateLimits) as RateLimitName[]).map((name) => {
+      const settings = config.rateLimits[name];
+      return [
+        name,
+        {
+          settings,
+          failures: store.createRateLimiter({
+            keyPrefix: name,
+            points: settings.points,
+            duration: settings.windowSeconds,
+          }),
+          strikes: store.createRateLimiter({ keyPrefix: `${name}-strikes`, points: 64, duration: 86_400 }),
+        },
+      ] as const;
+    }),
+  );
+  const get = (name: RateLimitName) => limits.get(name)!;
+
+  return {
+    /** Seconds until `key` may try again, or 0 when it is not blocked. */
+    async retryAfter(name: RateLimitName, key: string): Promise<number> {
+      const state = await get(name).failures.get(key);
+      if (!state || state.consumedPoints <= get(name).settings.points) return 0;
+      metrics?.rateLimited.inc({ limit: name });
+      return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+    },
+    /** Records a failure; blocks the key (with growing back-off) once it is over budget. */
+    async recordFailure(name: RateLimitName, key: string): Promise<void> {
+      const { failures, strikes, settings } = get(name);
+      const state = await failures.penalty(key);
+      if (state.consumedPoints <= settings.points) return;
+      const strike = await strikes.penalty(key);
+      const seconds = Math.min(
+        settings.blockSeconds * 2 ** (strike.consumedPoints - 1),
+        settings.maxBlockSeconds,
+      );
+      await failures.block(key, seconds);
+    },
+    /** Counts a request (not only failures) against the budget: for per-IP request quotas. */
+    async consume(name: RateLimitName, key: string): Promise<number> {
+      await this.recordFailure(name, key);
+      return this.retryAfter(name, key);
+    },
+    /** Forgets a key's failures, e.g. after a successful sign-in. */
+    async reset(name: RateLimitName, key: string): Promise<void> {
+      await get(name).failures.delete(key);
+    },
+  };
+}
+
+export type RateLimits = ReturnType<typeof createRateLimits>;
