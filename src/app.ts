@@ -45,7 +45,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const { config, provider, views, logger } = deps;
   const app = new Koa();
-  app.proxy = true; // see http/pin-issuer.ts: forwarded headers are overwritten, never trusted
+  app.proxy = true; // see http/pin-issuer.ts: host and protocol are pinned to the issuer's
+  app.maxIpsCount = config.trustProxy; // X-Forwarded-For entries to trust (TRUST_PROXY)
   app.keys = [...config.cookies.keys];
   app.silent = true; // errors are logged by our handler, not printed by Koa
 
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createErrorHandler({ views, logger }));
   app.use(createRetryAfter());
   app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
-  app.use(createPinIssuer(config.issuer));
+  app.use(createPinIssuer(config.issuer, config.trustProxy));
   app.use(createBodyLimit(config.http.bodyLimitBytes));
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
 

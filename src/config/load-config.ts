@@ -25,6 +25,10 @@ const envSchema = z.object({
   GATEHOUSE_ALLOW_INSECURE: z.string().optional(),
   GATEHOUSE_MODE: z.enum(['standard', 'test']).optional(),
   METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|[0-9]+)$/, 'expected true, false or the number of proxies in front')
+    .optional(),
   WORKERS: z
     .string()
     .regex(/^(auto|[1-9][0-9]*)$/, 'expected a positive whole number or "auto"')
@@ -107,6 +111,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     redisUrl: env.REDIS_URL || undefined,
     redisConnection,
     metricsToken: env.METRICS_TOKEN,
+    trustProxy: !env.TRUST_PROXY || env.TRUST_PROXY === 'false' ? 0 : env.TRUST_PROXY === 'true' ? 1 : Number(env.TRUST_PROXY),
     nodeEnv: env.NODE_ENV,
     production,
     workers,

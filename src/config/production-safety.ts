@@ -41,6 +41,11 @@ export function checkProductionSafety(config: Config): string[] {
       );
     }
   });
+  if (new URL(config.issuer).protocol !== 'https:' && !allowed('http-issuer')) {
+    problems.push(
+      'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',
+    );
+  }
   if (config.defaultCookieKeys && !allowed('default-cookie-keys')) {
     problems.push(
       'cookies.keys: the shipped development cookie keys are refused in production (set COOKIE_KEYS, or GATEHOUSE_ALLOW_INSECURE=default-cookie-keys)',

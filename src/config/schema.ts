@@ -156,6 +156,7 @@ export function insecureOptIns() {
     'plain-passwords',
     'demo-accounts',
     'default-cookie-keys',
+    'http-issuer',
     'all',
   ] as const;
 }
@@ -179,6 +180,8 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   workers: number;
   /** `test`: the test-IdP mode (any user signs in, the /_test API); never in production. */
   mode: 'standard' | 'test';
+  /** TRUST_PROXY: how many reverse proxies' X-Forwarded-For entries to trust for the client IP (0: none). */
+  trustProxy: number;
   /** METRICS_TOKEN: the bearer token /metrics requires, if any. */
   metricsToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

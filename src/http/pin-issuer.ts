@@ -3,10 +3,14 @@ import type { Context, Next } from 'koa';
 /**
  * Every URL oidc-provider builds (discovery, redirects, verification_uri) derives from the
  * request's host and protocol. Overwrite them with the issuer's so that neither `Host` nor
- * `X-Forwarded-*` can change them. The app runs with `proxy = true` so the pinned
- * protocol applies; X-Forwarded-For is dropped so the client IP is the socket's.
+ * `X-Forwarded-*` can change them (the apps run with `proxy = true` so the pinned protocol
+ * applies, and cookies are `Secure` when the issuer is https).
+ *
+ * The client IP (for rate limits and logs) comes from X-Forwarded-For only when TRUST_PROXY
+ * says how many proxies stand in front: the address the outermost trusted proxy saw. Otherwise
+ * the header is dropped and the socket's address is used.
  */
-export function createPinIssuer(issuer: string) {
+export function createPinIssuer(issuer: string, trustedProxies: number) {
   const { host, protocol } = new URL(issuer);
   const proto = protocol.replace(':', '');
   return async function pinIssuer(ctx: Context, next: Next) {
@@ -16,8 +20,11 @@ export function createPinIssuer(issuer: string) {
     headers.host = host;
     headers['x-forwarded-host'] = host;
     headers['x-forwarded-proto'] = proto;
-    delete headers['x-forwarded-for'];
     delete headers.forwarded;
+    if (trustedProxies === 0) delete headers['x-forwarded-for'];
+    // Koa memoizes ctx.ip on first read: read it here, with the host app's settings, so the
+    // mounted provider (whose own settings would trust every hop) sees the same address.
+    void ctx.ip;
     await next();
   };
 }

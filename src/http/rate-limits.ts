@@ -4,8 +4,9 @@ import type { Metrics } from './metrics.js';
 
 /**
  * Failure budgets with growing back-off (rate-limiter-flexible, counters in the store so every
- * instance shares them). A key may fail `points` times per window; the next failure blocks it
- * for `blockSeconds`, and each further block within a day doubles that, up to `maxBlockSeconds`.
+ * instance shares them). A key may fail `points` times per window; the failure that uses the
+ * budget up blocks it for `blockSeconds`, and each further block within a day doubles that, up
+ * to `maxBlockSeconds`.
  */
 export function createRateLimits(deps: { store: Store; config: Config; metrics?: Metrics }) {
   const { store, config, metrics } = deps;
@@ -32,7 +33,7 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
     /** Seconds until `key` may try again, or 0 when it is not blocked. */
     async retryAfter(name: RateLimitName, key: string): Promise<number> {
       const state = await get(name).failures.get(key);
-      if (!state || state.consumedPoints <= get(name).settings.points) return 0;
+      if (!state || state.consumedPoints < get(name).settings.points) return 0;
       metrics?.rateLimited.inc({ limit: name });
       return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
     },
@@ -40,7 +41,7 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
     async recordFailure(name: RateLimitName, key: string): Promise<void> {
       const { failures, strikes, settings } = get(name);
       const state = await failures.penalty(key);
-      if (state.consumedPoints <= settings.points) return;
+      if (state.consumedPoints < settings.points) return;
       const strike = await strikes.penalty(key);
       const seconds = Math.min(
         settings.blockSeconds * 2 ** (strike.consumedPoints - 1),
@@ -48,10 +49,14 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
       );
       await failures.block(key, seconds);
     },
-    /** Counts a request (not only failures) against the budget: for per-IP request quotas. */
+    /**
+     * Counts a request (not only failures) against the budget, for per-IP request quotas: returns
+     * the seconds to wait when the key is already over it, else counts this request and returns 0.
+     */
     async consume(name: RateLimitName, key: string): Promise<number> {
-      await this.recordFailure(name, key);
-      return this.retryAfter(name, key);
+      const wait = await this.retryAfter(name, key);
+      if (wait === 0) await this.recordFailure(name, key);
+      return wait;
     },
     /** Forgets a key's failures, e.g. after a successful sign-in. */
     async reset(name: RateLimitName, key: string): Promise<void> {
