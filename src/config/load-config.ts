@@ -111,7 +111,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     redisUrl: env.REDIS_URL || undefined,
     redisConnection,
     metricsToken: env.METRICS_TOKEN,
-    trustProxy: !env.TRUST_PROXY || env.TRUST_PROXY === 'false' ? 0 : env.TRUST_PROXY === 'true' ? 1 : Number(env.TRUST_PROXY),
+    trustProxy:
+      !env.TRUST_PROXY || env.TRUST_PROXY === 'false'
+        ? 0
+        : env.TRUST_PROXY === 'true'
+          ? 1
+          : Number(env.TRUST_PROXY),
     nodeEnv: env.NODE_ENV,
     production,
     workers,

@@ -26,8 +26,8 @@ export function observeProvider(provider: Provider, logger: Logger, metrics?: Me
       'tokens issued',
     );
   });
-  provider.on('grant.error', (ctx: Ctx, err: Error & { error_description?: string }) => {
-    if (err.error_description === 'refresh token already used') {
+  provider.on('grant.error', (ctx: Ctx, err: Error & { error_detail?: string }) => {
+    if (err.error_detail === 'refresh token already used') {
       log(ctx).warn(
         { event: 'refresh_token.reuse', clientId: ctx.oidc.client?.clientId },
         'an already-used refresh token was presented: its grant was revoked',
