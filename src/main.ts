@@ -52,6 +52,8 @@ async function main() {
       clearTimeout(force);
       void gatehouse.close().then(() => process.exit(0));
     });
+    // Keep-alive connections go idle as their last response ends: close them as they do.
+    setInterval(() => gatehouse.server.closeIdleConnections(), 100).unref();
     gatehouse.server.closeIdleConnections();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
