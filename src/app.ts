@@ -1,6 +1,5 @@
 import Koa from 'koa';
 import mount from 'koa-mount';
-import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { AccountStore } from './accounts/account-store.js';
@@ -22,12 +21,11 @@ import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { createAwsRouter } from './aws/router.js';
 import { createAuthorizeCompat } from './aws/authorize-compat.js';
-import type { createDeviceFlow } from './oidc/device-flow.js';
+import type { ProviderRef } from './oidc/provider-ref.js';
 
 export interface AppDeps {
   config: Config;
-  provider: Provider;
-  deviceFlow: ReturnType<typeof createDeviceFlow>;
+  providers: ProviderRef;
   accounts: AccountStore;
   /** Present in test mode only: the runtime test API manages these users. */
   testAccounts?: TestAccountStore;
@@ -43,7 +41,7 @@ export interface AppDeps {
  * body limit → health and assets → interaction pages → demo → oidc-provider (everything else).
  */
 export function createApp(deps: AppDeps): Koa {
-  const { config, provider, views, logger } = deps;
+  const { config, providers, views, logger } = deps;
   const app = new Koa();
   app.proxy = true; // see http/pin-issuer.ts: host and protocol are pinned to the issuer's
   app.maxIpsCount = config.trustProxy; // X-Forwarded-For entries to trust (TRUST_PROXY)
@@ -63,7 +61,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
 
   if (config.mode === 'test' && deps.testAccounts) {
-    const testApi = createTestApiRouter({ provider, store: deps.store, accounts: deps.testAccounts, config });
+    const testApi = createTestApiRouter({
+      providers,
+      store: deps.store,
+      accounts: deps.testAccounts,
+      config,
+    });
     app.use(testApi.routes()).use(testApi.allowedMethods());
   }
 
@@ -77,12 +80,31 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   if (config.aws.enabled) {
-    const aws = createAwsRouter({ provider, store: deps.store, config, logger, rateLimits: deps.rateLimits });
+    const aws = createAwsRouter({
+      providers,
+      store: deps.store,
+      config,
+      logger,
+      rateLimits: deps.rateLimits,
+    });
     app.use(aws.routes());
-    app.use(createAuthorizeCompat(provider));
+    app.use(createAuthorizeCompat(providers));
   }
 
-  app.use(deps.deviceFlow.prefillUserCode);
-  app.use(mount(provider));
+  app.use(providers.deviceFlow.prefillUserCode);
+  app.use(mountCurrent(providers));
   return app;
+}
+
+/** Mounts whichever provider is current (it is replaced when the signing keys change). */
+function mountCurrent(providers: ProviderRef): Koa.Middleware {
+  let mountedFor: ProviderRef['current'] | undefined;
+  let mounted: Koa.Middleware;
+  return (ctx, next) => {
+    if (mountedFor !== providers.current) {
+      mountedFor = providers.current;
+      mounted = mount(mountedFor);
+    }
+    return mounted(ctx, next);
+  };
 }

@@ -11,15 +11,18 @@ import { loadConfig, ConfigError, type LoadConfigOptions } from './config/load-c
 import { createAccountStore } from './accounts/account-store.js';
 import { createTestAccountStore } from './accounts/test-accounts.js';
 import { createViews } from './http/views.js';
-import { loadSigningKeys } from './keys/signing-keys.js';
-import { createProvider } from './oidc/create-provider.js';
+import { createProviderRef, type ProviderRef } from './oidc/provider-ref.js';
 import { openStore } from './storage/open-store.js';
 import { createApp } from './app.js';
 
 export interface Gatehouse {
   config: Readonly<Config>;
   app: ReturnType<typeof createApp>;
-  provider: ReturnType<typeof createProvider>['provider'];
+  /** The provider in use (replaced when the signing keys in effect change). */
+  readonly provider: ProviderRef['current'];
+  providers: ProviderRef;
+  /** Checks the store for signing-key changes now (instances also do so every keys.refreshSeconds). */
+  refreshKeys(): Promise<boolean>;
   store: Awaited<ReturnType<typeof openStore>>;
   logger: Logger;
   close(): Promise<void>;
@@ -45,34 +48,38 @@ export async function createGatehouse(
         },
       })
     : rawStore;
+  let stopWatchingKeys: (() => void) | undefined;
   try {
-    const keys = await loadSigningKeys(config.jwks, store);
-    const insecureKeysAllowed = config.allowInsecure.has('dev-keys') || config.allowInsecure.has('all');
-    if (config.production && keys.source !== 'config' && !store.persistent && !insecureKeysAllowed) {
-      throw new ConfigError(
-        'jwks: NODE_ENV=production refuses signing keys generated into the in-memory store (configure "jwks", use REDIS_URL, or GATEHOUSE_ALLOW_INSECURE=dev-keys)',
-      );
-    }
     const views = createViews();
     const configured = createAccountStore(config.users);
     const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;
     const accounts = testAccounts ?? configured;
     const rateLimits = createRateLimits({ store, config, metrics });
-    const { provider, deviceFlow } = createProvider({
+    const providers = await createProviderRef({
       config,
       store,
       views,
       accounts,
-      keys,
       logger: log,
       rateLimits,
       metrics,
     });
-    await validateClients(provider, config);
+    stopWatchingKeys = providers.stop;
+    const insecureKeysAllowed = config.allowInsecure.has('dev-keys') || config.allowInsecure.has('all');
+    if (
+      config.production &&
+      providers.ref.keys.source !== 'config' &&
+      !store.persistent &&
+      !insecureKeysAllowed
+    ) {
+      throw new ConfigError(
+        'jwks: NODE_ENV=production refuses signing keys generated into the in-memory store (configure "jwks", use REDIS_URL, or GATEHOUSE_ALLOW_INSECURE=dev-keys)',
+      );
+    }
+    await validateClients(providers.ref.current, config);
     const app = createApp({
       config,
-      provider,
-      deviceFlow,
+      providers: providers.ref,
       accounts,
       testAccounts,
       views,
@@ -81,8 +88,23 @@ export async function createGatehouse(
       rateLimits,
       metrics,
     });
-    return { config, app, provider, store, logger: log, close: () => store.close() };
+    return {
+      config,
+      app,
+      providers: providers.ref,
+      get provider() {
+        return providers.ref.current;
+      },
+      refreshKeys: providers.refresh,
+      store,
+      logger: log,
+      close: async () => {
+        providers.stop();
+        await store.close();
+      },
+    };
   } catch (err) {
+    stopWatchingKeys?.();
     await store.close();
     throw err;
   }
@@ -153,8 +175,8 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Runnin
     });
   }
   const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : 'localhost'}:${port}`;
-  return {
-    ...gatehouse,
+  // Assign onto the object (not a spread copy) so its `provider` getter stays live.
+  return Object.assign(gatehouse, {
     server,
     issuer: gatehouse.config.issuer,
     url,
@@ -165,5 +187,5 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Runnin
       });
       await gatehouse.close();
     },
-  };
+  });
 }

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../oidc/provider-ref.js';
 import { isAwsClient } from '../oidc/aws-clients.js';
 import { AWS_BASE_PATH } from './router.js';
 
@@ -8,7 +8,7 @@ import { AWS_BASE_PATH } from './router.js';
  * path dropped, `scopes` instead of `scope`). For clients registered through RegisterClient,
  * `scopes` is read as `scope`; `/aws/oidc/authorize` serves the same as `/authorize`.
  */
-export function createAuthorizeCompat(provider: Provider) {
+export function createAuthorizeCompat(providers: ProviderRef) {
   return async function authorizeCompat(ctx: Context, next: Next) {
     if (ctx.path === `${AWS_BASE_PATH}/authorize`) ctx.path = '/authorize';
     if (
@@ -18,7 +18,7 @@ export function createAuthorizeCompat(provider: Provider) {
       ctx.query.scope === undefined
     ) {
       const clientId = ctx.query.client_id;
-      const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+      const client = typeof clientId === 'string' ? await providers.current.Client.find(clientId) : undefined;
       if (isAwsClient(client)) {
         const params = new URLSearchParams(ctx.querystring);
         params.set('scope', params.get('scopes') ?? '');

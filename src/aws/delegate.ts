@@ -1,5 +1,6 @@
 import { inject } from 'light-my-request';
 import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../oidc/provider-ref.js';
 import { AwsApiError } from './errors.js';
 
 export interface DelegateResult {
@@ -12,8 +13,17 @@ export interface DelegateResult {
  * issuer: the AWS API translates, the provider's own endpoints do the work (grants, codes,
  * device state, limits), and the result is translated back.
  */
-export function createDelegate(provider: Provider, issuer: string) {
-  const handler = provider.callback();
+export function createDelegate(providers: ProviderRef, issuer: string) {
+  // The request handler of the provider in use, rebuilt when the provider is replaced.
+  let handlerOf: Provider | undefined;
+  let handler: ReturnType<Provider['callback']>;
+  const currentHandler = () => {
+    if (handlerOf !== providers.current) {
+      handlerOf = providers.current;
+      handler = handlerOf.callback();
+    }
+    return handler;
+  };
   const { host, protocol } = new URL(issuer);
   return async function postForm(
     path: string,
@@ -23,7 +33,7 @@ export function createDelegate(provider: Provider, issuer: string) {
   ): Promise<DelegateResult> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(form)) if (value !== undefined) params.set(key, value);
-    const res = await inject(handler as Parameters<typeof inject>[0], {
+    const res = await inject(currentHandler() as Parameters<typeof inject>[0], {
       method: 'POST',
       url: path,
       remoteAddress,

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../oidc/provider-ref.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
@@ -24,7 +24,7 @@ import type { RateLimits } from '../http/rate-limits.js';
 export const AWS_BASE_PATH = '/aws/oidc';
 
 export interface AwsDeps {
-  provider: Provider;
+  providers: ProviderRef;
   store: Store;
   config: Config;
   logger: Logger;
@@ -36,8 +36,8 @@ export interface AwsDeps {
  * standard OAuth requests to the provider and results and errors back; it has no grant logic.
  */
 export function createAwsRouter(deps: AwsDeps): Router {
-  const { provider, config, logger } = deps;
-  const delegate = createDelegate(provider, config.issuer);
+  const { providers, config, logger } = deps;
+  const delegate = createDelegate(providers, config.issuer);
   const router = new Router({ prefix: AWS_BASE_PATH });
 
   const handle = (operation: (ctx: Context, raw: string) => Promise<unknown>) => async (ctx: Context) => {
@@ -76,7 +76,10 @@ export function createAwsRouter(deps: AwsDeps): Router {
     '/client/register',
     handle(async (ctx, raw) => {
       await quota(ctx, 'awsRegisterClientPerIp');
-      const registered = await registerClient(deps, parseRequest(ctx, registerClientRequest, raw));
+      const registered = await registerClient(
+        { provider: providers.current, store: deps.store, config },
+        parseRequest(ctx, registerClientRequest, raw),
+      );
       (ctx.state.log as Logger | undefined)?.info(
         { audit: true, event: 'client.registered', clientId: registered.clientId, via: 'aws' },
         'client registered',
@@ -89,7 +92,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
     handle(async (ctx, raw) => {
       await quota(ctx, 'awsStartDeviceAuthorizationPerIp');
       return startDeviceAuthorization(
-        { delegate, provider, config },
+        { delegate, provider: providers.current, config },
         parseRequest(ctx, startDeviceAuthorizationRequest, raw),
         ctx.ip,
       );
@@ -111,7 +114,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
           config.aws.iamAccessKeys,
         );
         return createTokenWithIam(
-          { delegate, provider },
+          { delegate, provider: providers.current },
           parseRequest(ctx, createTokenWithIamRequest, raw),
           ctx.ip,
         );

@@ -116,6 +116,12 @@ export const fileConfigSchema = z.strictObject({
     ) as Record<RateLimitName, typeof rateLimitSchema>,
   ),
   metrics: z.strictObject({ enabled: z.boolean() }),
+  keys: z.strictObject({
+    /** How often each instance checks the store for signing-key changes. */
+    refreshSeconds: z.number().int().min(1).max(3600),
+    /** How long a rotated-in key is published before it signs (longer than relying parties cache JWKS). */
+    rotationPropagationSeconds: z.number().int().min(0),
+  }),
   redis: z.strictObject({
     keyPrefix: z.string().max(64),
     commandTimeoutMs: z.number().int().min(50).max(60000),

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
-import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../oidc/provider-ref.js';
 import type { InteractionResults } from 'oidc-provider';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { Config } from '../config/schema.js';
@@ -15,7 +15,7 @@ import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
 
 export interface InteractionDeps {
-  provider: Provider;
+  providers: ProviderRef;
   accounts: AccountStore;
   views: Views;
   config: Config;
@@ -32,7 +32,7 @@ const LOGIN_FAILED = 'Incorrect username or password.';
  * @see https://github.com/panva/node-oidc-provider/blob/main/example/routes/koa.js
  */
 export function createInteractionRouter(deps: InteractionDeps): Router {
-  const { provider, accounts, views, config, rateLimits } = deps;
+  const { providers, accounts, views, config, rateLimits } = deps;
   const csrf = createCsrf(config.cookies.keys[0] ?? '');
   const testMode = config.mode === 'test';
   const router = new Router({ prefix: '/interaction' });
@@ -43,11 +43,13 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     await next();
   });
 
-  const details = (ctx: Context) => provider.interactionDetails(ctx.req, ctx.res);
+  const details = (ctx: Context) => providers.current.interactionDetails(ctx.req, ctx.res);
   const finish = (ctx: Context, result: InteractionResults, merge: boolean) =>
-    provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then(() => {
-      ctx.respond = false;
-    });
+    providers.current
+      .interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge })
+      .then(() => {
+        ctx.respond = false;
+      });
 
   function requireCsrf(ctx: Context, uid: string) {
     const body = ctx.request.body as Record<string, unknown> | undefined;
@@ -62,7 +64,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   }
 
   async function clientName(clientId: unknown) {
-    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    const client = typeof clientId === 'string' ? await providers.current.Client.find(clientId) : undefined;
     return client?.clientName ?? (typeof clientId === 'string' ? clientId : 'the application');
   }
 
@@ -224,7 +226,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return true;
     }
     if (prompt.name === 'consent') {
-      await finish(ctx, await grantConsent(provider, interaction), true);
+      await finish(ctx, await grantConsent(providers.current, interaction), true);
       return true;
     }
     return false;
@@ -241,7 +243,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         `confirm posted during ${interaction.prompt.name}`,
       );
     }
-    await finish(ctx, await grantConsent(provider, interaction), true);
+    await finish(ctx, await grantConsent(providers.current, interaction), true);
     (ctx.state.log as Logger | undefined)?.info(
       {
         audit: true,

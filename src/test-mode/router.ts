@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
-import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../oidc/provider-ref.js';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
@@ -37,12 +37,12 @@ const tokenSchema = z
  * error_description }` shape (rendered by the top-level error handler).
  */
 export function createTestApiRouter(deps: {
-  provider: Provider;
+  providers: ProviderRef;
   store: Store;
   accounts: TestAccountStore;
   config: Config;
 }) {
-  const { provider, store, accounts, config } = deps;
+  const { providers, store, accounts, config } = deps;
   const router = new Router({ prefix: TEST_API_PREFIX });
   router.use(
     bodyParser({
@@ -76,11 +76,11 @@ export function createTestApiRouter(deps: {
     if (metadata.token_endpoint_auth_method !== 'none' && metadata.client_secret === undefined) {
       metadata.client_secret = randomBytes(24).toString('base64url');
     }
-    if (typeof metadata.client_id !== 'string' || (await provider.Client.find(metadata.client_id))) {
+    if (typeof metadata.client_id !== 'string' || (await providers.current.Client.find(metadata.client_id))) {
       throw new AppError(400, 'invalid_client_metadata', 'client_id must be a new string');
     }
     try {
-      await provider.Client.validate(metadata as never);
+      await providers.current.Client.validate(metadata as never);
     } catch (err) {
       const e = err as { error?: string; error_description?: string; message: string };
       throw new AppError(400, e.error ?? 'invalid_client_metadata', e.error_description ?? e.message);
@@ -125,7 +125,7 @@ export function createTestApiRouter(deps: {
       ? await accounts.authenticate(request.username, '')
       : await accounts.findBySub(request.sub!);
     if (!account) throw new AppError(400, 'invalid_request', `no user with sub "${request.sub}"`);
-    ctx.body = await mintTokens(provider, {
+    ctx.body = await mintTokens(providers.current, {
       account,
       clientId: request.client_id,
       scope: request.scope,
