@@ -20,6 +20,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY config ./config
+RUN printf '#!/bin/sh\nexec node /app/dist/bin/admin.js "$@"\n' > /usr/local/bin/gatehouse-admin \
+ && chmod 755 /usr/local/bin/gatehouse-admin
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import { loadConfig, ConfigError, type LoadConfigOptions } from './config/load-config.js';
 import { createAccountStore } from './accounts/account-store.js';
 import { createTestAccountStore } from './accounts/test-accounts.js';
+import { createStoredAccountStore } from './accounts/stored-accounts.js';
 import { createViews } from './http/views.js';
 import { createProviderRef, type ProviderRef } from './oidc/provider-ref.js';
 import { openStore } from './storage/open-store.js';
@@ -51,7 +52,7 @@ export async function createGatehouse(
   let stopWatchingKeys: (() => void) | undefined;
   try {
     const views = createViews();
-    const configured = createAccountStore(config.users);
+    const configured = createStoredAccountStore(createAccountStore(config.users), store);
     const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;
     const accounts = testAccounts ?? configured;
     const rateLimits = createRateLimits({ store, config, metrics });

@@ -52,6 +52,7 @@ export function instrumentStore(store: Store, observer: StoreObserver): Store {
     ping: timed('ping', store.ping.bind(store)),
     createRateLimiter: store.createRateLimiter.bind(store),
     deleteWhere: store.deleteWhere.bind(store),
+    listKeys: store.listKeys.bind(store),
     close: store.close.bind(store),
   };
 }

@@ -123,6 +123,9 @@ export function createMemoryStore(): Store & { clear(): void } {
       data.delete(`rec:${key}`);
     },
     createRateLimiter: (options) => new RateLimiterMemory(options),
+    async listKeys(prefix) {
+      return [...data.keys()].filter((key) => key.startsWith(prefix) && get(key) !== undefined);
+    },
     async deleteWhere(match) {
       let deleted = 0;
       for (const key of [...data.keys()]) {

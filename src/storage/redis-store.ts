@@ -143,6 +143,21 @@ export async function createRedisStore(
     };
   }
 
+  /** SCANs every master (a cluster spreads keys over several) for keys under prefix + start. */
+  async function scanKeys(start: string): Promise<string[]> {
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+    const found: string[] = [];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix + start)}*`, 'COUNT', 500);
+        cursor = next;
+        found.push(...keys.map((key) => key.slice(prefix.length)));
+      } while (cursor !== '0');
+    }
+    return found;
+  }
+
   async function deleteIfPointsTo(key: string, id: string): Promise<number> {
     if ((await client.get(k(key))) === id) return client.del(k(key));
     return 0;
@@ -185,20 +200,11 @@ export async function createRedisStore(
           rejectIfRedisNotReady: true,
         }),
       ),
+    listKeys: (start) => run(() => scanKeys(start)),
     deleteWhere: (match) =>
       run(async () => {
-        // SCAN every master (a cluster spreads keys over several), then delete key by key.
-        const nodes = client instanceof Cluster ? client.nodes('master') : [client];
         let deleted = 0;
-        for (const node of nodes) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500);
-            cursor = next;
-            const doomed = keys.filter((key) => match(key.slice(prefix.length)));
-            for (const key of doomed) deleted += await client.del(key);
-          } while (cursor !== '0');
-        }
+        for (const key of (await scanKeys('')).filter(match)) deleted += await client.del(k(key));
         return deleted;
       }),
     ping: () => run(async () => void (await client.ping())),

@@ -30,6 +30,8 @@ export interface Store {
    * which `match` is true. For the test API's reset and revoke-all; not for production paths.
    */
   deleteWhere(match: (key: string) => boolean): Promise<number>;
+  /** Keys (relative to the prefix) that start with `prefix`; for admin listings, not hot paths. */
+  listKeys(prefix: string): Promise<string[]>;
   /** Resolves when the store can serve; rejects when it cannot. */
   ping(): Promise<void>;
   close(): Promise<void>;

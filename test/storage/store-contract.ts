@@ -173,6 +173,13 @@ export function describeStoreContract(
         expect(await store.adapter('AccessToken').find(tag)).toBeUndefined();
       });
 
+      it('lists keys by prefix', async () => {
+        const tag = id();
+        await store.setRecord(`${tag}:one`, 1);
+        await store.setRecord(`${tag}:two`, 2);
+        expect((await store.listKeys(`rec:${tag}:`)).sort()).toEqual([`rec:${tag}:one`, `rec:${tag}:two`]);
+      });
+
       it('answers ping while healthy', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
       });
