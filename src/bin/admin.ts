@@ -100,6 +100,11 @@ async function dispatch(
         ...(secret ? { client_secret: secret } : {}),
         ...(flags.scope ? { scope: flags.scope } : {}),
       };
+      const checked = clientSchema.safeParse(metadata);
+      if (!checked.success) {
+        const issue = checked.error.issues[0]!;
+        return print(`gatehouse-admin: ${issue.path.join('.')}: ${issue.message}`, 2);
+      }
       if (
         config.clients.some((c) => c.client_id === clientId) ||
         (await store.adapter('Client').find(clientId))
