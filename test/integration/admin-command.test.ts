@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
@@ -99,6 +99,7 @@ describe('the admin command, on the store a running server uses', () => {
       /^configuration OK: 1 clients, 0 users/,
     );
     const bad = await admin(['config', 'check', join(dir, 'bad.json')]);
+    rmSync(dir, { recursive: true, force: true });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('ttl.accessToken');
   });
