@@ -72,7 +72,7 @@ export async function startRedisSentinel(): Promise<Topology> {
   return {
     url: `redis-sentinel://127.0.0.1:${sentinelPort}?name=gatehouse-master`,
     async destroy() {
-      await sentinel.stop();
+      await sentinel.destroy();
       await master.destroy();
     },
   };
