@@ -29,7 +29,7 @@ async function main() {
   }
   const { logger } = gatehouse;
   logger.info(
-    { issuer: config.issuer, store: gatehouse.store.kind, env: config.nodeEnv, pid: process.pid },
+    { issuer: config.issuer, store: gatehouse.store.kind, env: config.nodeEnv },
     'Gatehouse is listening',
   );
   if (cluster.isPrimary) printBanner(config);

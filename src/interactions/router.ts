@@ -36,7 +36,21 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   const csrf = createCsrf(config.cookies.keys[0] ?? '');
   const testMode = config.mode === 'test';
   const router = new Router({ prefix: '/interaction' });
-  const form = bodyParser({ enableTypes: ['form'], formLimit: `${config.http.bodyLimitBytes}b` });
+  const form = bodyParser({
+    enableTypes: ['form'],
+    formLimit: `${config.http.bodyLimitBytes}b`,
+    // A body that cannot be read (too large, an unsupported or corrupt Content-Encoding, cut
+    // short) is the client's error; the parser's own errors would otherwise become a 500.
+    onError: (err) => {
+      const status = (err as { status?: number }).status;
+      throw new AppError(
+        status === 413 || status === 415 ? status : 400,
+        'invalid_request',
+        'The form could not be read.',
+        err.message,
+      );
+    },
+  });
 
   router.use(async (ctx, next) => {
     ctx.set('cache-control', 'no-store');
