@@ -16,6 +16,7 @@ import { createPinIssuer } from './http/pin-issuer.js';
 import { createRequestId } from './http/request-id.js';
 import { createHealthRoutes } from './http/health.js';
 import { createBodyLimit } from './http/body-limit.js';
+import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
@@ -38,7 +39,7 @@ export interface AppDeps {
 
 /**
  * The host Koa app. Order: request id → error handler → security headers → issuer pinning →
- * body limit → health and assets → interaction pages → demo → oidc-provider (everything else).
+ * methods → body limit → health and assets → interaction pages → demo → oidc-provider (everything else).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, providers, views, logger } = deps;
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createRetryAfter());
   app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(createPinIssuer(config.issuer, config.trustProxy));
+  app.use(refuseUnimplementedMethods);
   app.use(createBodyLimit(config.http.bodyLimitBytes));
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
 

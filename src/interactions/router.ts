@@ -44,7 +44,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     onError: (err) => {
       const status = (err as { status?: number }).status;
       throw new AppError(
-        status === 413 || status === 415 ? status : 400,
+        status && status >= 400 && status < 500 ? status : 400,
         'invalid_request',
         'The form could not be read.',
         err.message,

@@ -9,7 +9,7 @@ import { buildProviderConfiguration, supportedScopes } from './provider-config.j
 import { createAssertionVerifier } from './grants/trusted-assertions.js';
 import * as jwtBearer from './grants/jwt-bearer.js';
 import * as tokenExchange from './grants/token-exchange.js';
-import { createDeviceFlow } from './device-flow.js';
+import { createDeviceFlow, requireDeviceSession } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
 import { addAtHashAtTokenEndpoint, includeSidForAllClients } from './internals.js';
 import { observeProvider } from './observe-provider.js';
@@ -42,6 +42,7 @@ export function createProvider(deps: ProviderDeps) {
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   provider.use(createClientAuthLimits(deps.rateLimits));
   provider.use(conformErrors);
+  provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);
 
   const verifyAssertion = createAssertionVerifier(deps);

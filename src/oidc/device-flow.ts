@@ -159,6 +159,28 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
   return { middleware, pages, prefillUserCode };
 }
 
+/**
+ * Provider middleware: the code entry form (POST /device) and the return from sign-in
+ * (GET /device/<uid>) belong to the browser session that GET /device opens. Without one (no
+ * session cookie, or one with a bad signature) oidc-provider would answer with a 500: its error
+ * page puts a new form secret in a session it never stored, and then fails to save it
+ * ("persist can only be called on previously persisted Sessions"). Send the browser to the
+ * entry page instead, which opens a session.
+ */
+export function requireDeviceSession(sessionCookie: string) {
+  return async function deviceSession(ctx: Context, next: Next) {
+    const entry = ctx.method === 'POST' && ctx.path === '/device';
+    const resume = (ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.path.startsWith('/device/');
+    if ((entry || resume) && !ctx.cookies.get(sessionCookie, { signed: true })) {
+      ctx.set('cache-control', 'no-store');
+      ctx.status = 303;
+      ctx.redirect('/device');
+      return;
+    }
+    await next();
+  };
+}
+
 /** 503 while the store is down, 400 for a bad code, 200 otherwise. */
 function pageStatus(err: (Error & { status?: number }) | undefined): number {
   if (!err || err.name === 'AbortedError') return 200;

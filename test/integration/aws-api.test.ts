@@ -16,7 +16,7 @@ import {
   InvalidRedirectUriException,
 } from '@aws-sdk/client-sso-oidc';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse } from '../support/gatehouse.js';
+import { FAST_DEVICE_FLOW, startTestGatehouse } from '../support/gatehouse.js';
 import { approveDevice } from '../support/flows.js';
 
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -28,12 +28,7 @@ describe('AWS SSO OIDC API through @aws-sdk/client-sso-oidc', () => {
   beforeAll(async () => {
     gh = await startTestGatehouse({
       overrides: {
-        deviceFlow: {
-          interval: 1,
-          userCodeCharset: 'base-20',
-          userCodeMask: '****-****',
-          userCodeAttemptsPerMinute: 5,
-        },
+        deviceFlow: FAST_DEVICE_FLOW,
       },
     });
     sso = new SSOOIDCClient({ region: 'us-east-1', endpoint: `${gh.issuer}/aws/oidc` });

@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse } from '../support/gatehouse.js';
+import { FAST_DEVICE_FLOW, startTestGatehouse } from '../support/gatehouse.js';
 import { approveDevice } from '../support/flows.js';
 
 const run = promisify(execFile);
@@ -28,12 +28,7 @@ describe('the AWS API driven by botocore (the library behind boto3 and the AWS C
     python = findPython();
     gh = await startTestGatehouse({
       overrides: {
-        deviceFlow: {
-          interval: 1,
-          userCodeCharset: 'base-20',
-          userCodeMask: '****-****',
-          userCodeAttemptsPerMinute: 5,
-        },
+        deviceFlow: FAST_DEVICE_FLOW,
       },
     });
   });

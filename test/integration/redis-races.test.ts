@@ -1,5 +1,5 @@
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
+import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { approveDevice, obtainCode, redeemCode, refresh } from '../support/flows.js';
 
@@ -13,12 +13,7 @@ describe.each(['memory', 'redis'])('single use under races (%s store)', (kind) =
     gh = await startTestGatehouse({
       env: kind === 'redis' ? { REDIS_URL: redis!.url } : {},
       overrides: {
-        deviceFlow: {
-          interval: 1,
-          userCodeCharset: 'base-20',
-          userCodeMask: '****-****',
-          userCodeAttemptsPerMinute: 5,
-        },
+        deviceFlow: FAST_DEVICE_FLOW,
       },
     });
   });

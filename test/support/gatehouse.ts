@@ -76,6 +76,14 @@ export const TEST_USERS = {
 
 export const RESOURCE = 'https://api.example.com';
 
+/** The device flow with a 1 s polling interval, so tests need not wait 5 s between polls. */
+export const FAST_DEVICE_FLOW = {
+  interval: 1,
+  userCodeCharset: 'base-20',
+  userCodeMask: '****-****',
+  userCodeAttemptsPerMinute: 5,
+};
+
 const generous = { points: 100000, windowSeconds: 60, blockSeconds: 1, maxBlockSeconds: 1 };
 export const GENEROUS_RATE_LIMITS = {
   loginPerUsername: generous,
