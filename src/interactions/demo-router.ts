@@ -46,7 +46,7 @@ export function createDemoRouter(deps: { config: Config; views: Views; client: C
     const saved = parse(ctx.cookies.get(COOKIE, { signed: true }));
     const q = ctx.query as Record<string, string | undefined>;
     const rows: [string, string][] = Object.entries(q).map(([k, v]) => [k, String(v)]);
-    const show = (error: string | undefined, claims?: unknown) =>
+    const show = (error: string | undefined, claims?: unknown, userinfo?: unknown) =>
       views.render(
         ctx,
         'demo-callback',
@@ -55,6 +55,7 @@ export function createDemoRouter(deps: { config: Config; views: Views; client: C
           error,
           rows,
           claims: claims ? JSON.stringify(claims, null, 2) : undefined,
+          userinfo: userinfo ? JSON.stringify(userinfo, null, 2) : undefined,
           logoutUrl: `${config.issuer}/logout?client_id=${encodeURIComponent(client.client_id)}&post_logout_redirect_uri=${encodeURIComponent(`${config.issuer}/demo/logged-out`)}`,
           againUrl: '/demo',
         },
@@ -80,6 +81,7 @@ export function createDemoRouter(deps: { config: Config; views: Views; client: C
     });
     const tokens = (await response.json()) as {
       id_token?: string;
+      access_token?: string;
       error?: string;
       error_description?: string;
     };
@@ -92,7 +94,10 @@ export function createDemoRouter(deps: { config: Config; views: Views; client: C
       audience: client.client_id,
     });
     if (payload.nonce !== saved.nonce) return show('The ID token nonce does not match.');
-    return show(undefined, payload);
+    const userinfo = await fetch(`${config.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token ?? ''}` },
+    }).then((r) => r.json() as Promise<unknown>);
+    return show(undefined, payload, userinfo);
   });
 
   router.get('/logged-out', (ctx) => {
