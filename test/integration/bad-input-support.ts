@@ -77,14 +77,18 @@ export function stackTraceIn(body: string): string | undefined {
 
 /**
  * Signs alice in to web-app on the running server and returns a fresh code with its PKCE
- * verifier (scope `openid email`).
+ * verifier (scope `openid email`, plus `offline_access` for a refresh token when asked).
  */
-export async function obtainCode(issuer: string): Promise<{ code: string; verifier: string }> {
+export async function obtainCode(
+  issuer: string,
+  options: { offline?: boolean } = {},
+): Promise<{ code: string; verifier: string }> {
   const verifier = randomBytes(32).toString('base64url');
   const url = new URL(`${issuer}/authorize`);
   url.search = new URLSearchParams(
     authorizeParams({
-      scope: 'openid email',
+      scope: options.offline ? 'openid email offline_access' : 'openid email',
+      ...(options.offline ? { prompt: 'consent' } : {}),
       nonce: 'n',
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     }),
