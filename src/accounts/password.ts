@@ -18,16 +18,27 @@ const scrypt = promisify(scryptCb) as (
  * use it for unknown users too.
  */
 export async function verifyPassword(stored: string, candidate: string): Promise<boolean> {
-  if (stored.startsWith('$argon2')) {
-    try {
-      return await argon2Verify(stored, candidate);
-    } catch {
-      // A malformed hash in configuration verifies nothing; it must not become a 500.
-      return false;
+  // A malformed hash in configuration verifies nothing; it must not become a 500, nor (with
+  // absurd cost parameters) keep a login busy indefinitely.
+  try {
+    if (stored.startsWith('$argon2')) {
+      return argon2CostsSane(stored) && (await argon2Verify(stored, candidate));
     }
+    if (stored.startsWith('$scrypt$')) return await verifyScrypt(stored, candidate);
+  } catch {
+    return false;
   }
-  if (stored.startsWith('$scrypt$')) return verifyScrypt(stored, candidate);
   return constantTimeEqual(stored, candidate);
+}
+
+/** Upper bounds for argon2 cost parameters: RFC 9106's recommendations fit well within them. */
+const ARGON2_MAX = { m: 2 * 1024 * 1024, t: 16, p: 16 } as const;
+
+function argon2CostsSane(stored: string): boolean {
+  const params = /^\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  if (!params) return false;
+  const [m, t, p] = params.slice(1).map(Number) as [number, number, number];
+  return m <= ARGON2_MAX.m && t <= ARGON2_MAX.t && p <= ARGON2_MAX.p;
 }
 
 /** Hashes a password as argon2id with OWASP's recommended parameters (m=19 MiB, t=2, p=1). */
@@ -55,13 +66,17 @@ async function verifyScrypt(stored: string, candidate: string): Promise<boolean>
   if (!match) return false;
   const [, ln, r, p, salt, hash] = match as unknown as [string, string, string, string, string, string];
   const expected = Buffer.from(hash, 'base64');
-  const N = 2 ** Number(ln);
-  if (Number(ln) > 20 || expected.length < 16) return false;
+  const costs = { ln: Number(ln), r: Number(r), p: Number(p) };
+  // Out-of-range parameters make node:crypto throw or work without end: they verify nothing.
+  if (costs.ln < 1 || costs.ln > 20 || costs.r < 1 || costs.r > 32 || costs.p < 1 || costs.p > 16)
+    return false;
+  if (expected.length < 16 || expected.length > 64) return false;
+  const N = 2 ** costs.ln;
   const derived = await scrypt(candidate, Buffer.from(salt, 'base64'), expected.length, {
     N,
-    r: Number(r),
-    p: Number(p),
-    maxmem: 256 * N * Number(r) + 1024 * 1024,
+    r: costs.r,
+    p: costs.p,
+    maxmem: 256 * N * costs.r + 1024 * 1024,
   });
   return timingSafeEqual(derived, expected);
 }

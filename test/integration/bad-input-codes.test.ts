@@ -38,7 +38,8 @@ describe('bad authorization codes at /token', () => {
     expect(res.headers['cache-control']).toBe('no-store');
   };
   const introspect = async (value: string) =>
-    (await http.post('/introspect').set('authorization', WEB_AUTH).type('form').send({ token: value })).body as {
+    (await http.post('/introspect').set('authorization', WEB_AUTH).type('form').send({ token: value }))
+      .body as {
       active: boolean;
     };
 
@@ -77,7 +78,7 @@ describe('bad authorization codes at /token', () => {
   });
 
   describe('a code redeemed by another client', () => {
-    it('is invalid_grant for a confidential client; the code stays its own client\'s', async () => {
+    it("is invalid_grant for a confidential client; the code stays its own client's", async () => {
       const { code, verifier } = await obtainCode(gh.issuer);
       const stolen = await token(
         {
@@ -168,7 +169,7 @@ describe('bad authorization codes at /token', () => {
     it('a failed redemption (wrong verifier) does not spend the code', async () => {
       const { code, verifier } = await obtainCode(gh.issuer);
       expectInvalidGrant(await redeem(code, 'w'.repeat(43)));
-      // A verifier has 256 bits of entropy: leaving the code to the client holding it is safe.
+      // The verifier cannot be guessed, so leaving the code to the client that holds it is safe.
       expect((await redeem(code, verifier)).status).toBe(200);
       expectInvalidGrant(await redeem(code, verifier));
     });

@@ -4,6 +4,8 @@ import { startTestGatehouse, TEST_USERS } from '../support/gatehouse.js';
 import { readForm, signIn, UserAgent } from '../support/browserless.js';
 import { authorizeParams, BODY_LIMIT, errorPage, FORM, query } from './bad-input-support.js';
 
+const ALICE = { username: TEST_USERS.alice.username, password: TEST_USERS.alice.password };
+
 /** Bad input at the pages a browser posts to: sign-in (interactions) and device code entry. */
 describe('bad input at the sign-in and device pages', () => {
   let gh: RunningGatehouse;
@@ -36,7 +38,7 @@ describe('bad input at the sign-in and device pages', () => {
 
     it('refuses unreadable bodies as the client error each is, and the sign-in still works after', async () => {
       const { ua, authorize, fields, post } = await openLogin();
-      const form = new URLSearchParams({ ...fields, ...TEST_USERS.alice }).toString();
+      const form = new URLSearchParams({ ...fields, ...ALICE }).toString();
 
       expect(await json(await post(form, { 'content-encoding': 'gzip' }))).toEqual({
         status: 400,
@@ -73,11 +75,11 @@ describe('bad input at the sign-in and device pages', () => {
           error_description: 'The form has expired or was not sent by this site. Go back and try again.',
         },
       };
-      const body = { ...fields, ...TEST_USERS.alice };
+      const body = { ...fields, ...ALICE };
       expect(await json(await post(JSON.stringify(body), { 'content-type': 'application/json' }))).toEqual(
         csrfRefused,
       );
-      const withoutCsrf = new URLSearchParams(TEST_USERS.alice).toString();
+      const withoutCsrf = new URLSearchParams(ALICE).toString();
       expect(await json(await post(withoutCsrf))).toEqual(csrfRefused);
       const csrfTwice = `${new URLSearchParams(body).toString()}&csrf=${fields.csrf}`;
       expect(await json(await post(csrfTwice))).toEqual(csrfRefused);

@@ -96,12 +96,17 @@ describe('a sweep of malformed requests over every endpoint', () => {
   const CASES: Case[] = [
     ...METHODS.map((method) => ({
       name: method,
-      send: (path: string) => (http as unknown as Record<string, (url: string) => Req>)[method.toLowerCase()]!(path),
+      send: (path: string) =>
+        (http as unknown as Record<string, (url: string) => Req>)[method.toLowerCase()]!(path),
     })),
     ...QUERIES.map((q) => ({ name: `GET ${q.slice(0, 40)}`, send: (path: string) => http.get(path + q) })),
     ...QUERIES.map((q) => ({
       name: `POST ${q.slice(0, 40)}`,
-      send: (path: string) => http.post(path + q).set('content-type', FORM).send(q.slice(1)),
+      send: (path: string) =>
+        http
+          .post(path + q)
+          .set('content-type', FORM)
+          .send(q.slice(1)),
     })),
     ...TYPES.flatMap((type) =>
       BODIES.map(([name, body]) => ({
