@@ -8,6 +8,7 @@ import { createTestApiRouter } from './test-mode/router.js';
 import type { Views } from './http/views.js';
 import type { Store } from './storage/store.js';
 import { createErrorHandler } from './http/error-handler.js';
+import { createNotFound } from './http/not-found.js';
 import { createHttpMetrics, createMetricsEndpoint, type Metrics } from './http/metrics.js';
 import type { RateLimits } from './http/rate-limits.js';
 import { createRetryAfter } from './http/store-outage.js';
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createPinIssuer(config.issuer, config.trustProxy));
   app.use(refuseUnimplementedMethods);
   app.use(createBodyLimit(config.http.bodyLimitBytes));
+  app.use(createNotFound(views));
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
 
   if (config.mode === 'test' && deps.testAccounts) {

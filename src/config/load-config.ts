@@ -138,23 +138,28 @@ function readJson(path: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`);
   }
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      throw new Error('the top level must be a JSON object');
-    }
-    return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`CONFIG_FILE: ${path} is not valid JSON: ${(err as Error).message}`);
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`CONFIG_FILE: ${path} must hold a JSON object at the top level`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return `${path || '(top level)'}: ${issue.message}`;
+  const lines = result.error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    // Name each unknown key by its full path (`ttl.acessToken`), not by its parent.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${[...path, key].join('.')}: unknown key`);
+    }
+    return [`${path.join('.') || '(top level)'}: ${issue.message}`];
   });
   throw new ConfigError(`invalid ${what}:\n  ${lines.join('\n  ')}`);
 }

@@ -12,6 +12,13 @@ interface OidcLikeError extends Error {
   error_description?: string;
 }
 
+/** oidc-provider's wording for errors people see on the sign-in pages, and ours. */
+const FRIENDLIER: Record<string, string> = {
+  'interaction session id cookie not found':
+    'This sign-in page has expired or was opened in another browser. Start again from the application.',
+  'interaction session not found': 'This sign-in page has expired. Start again from the application.',
+};
+
 /**
  * The top-level error handler for our own routes (oidc-provider renders its own errors).
  * Browsers get the error page, everyone else `{ error, error_description }`. Unknown errors
@@ -43,7 +50,10 @@ export function createErrorHandler(deps: { views: Views; logger: Logger }) {
         // oidc-provider's own error classes thrown from its helpers (e.g. SessionNotFound).
         status = err.status ?? 400;
         error = err.error;
-        description = err.error_description ?? 'The request could not be completed.';
+        description =
+          FRIENDLIER[err.error_description ?? ''] ??
+          err.error_description ??
+          'The request could not be completed.';
       } else if (err.expose && (err.status ?? err.statusCode ?? 500) < 500) {
         // Client errors raised by Koa middleware (body too large, bad encoding, …).
         status = err.status ?? err.statusCode ?? 400;

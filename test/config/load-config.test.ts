@@ -135,7 +135,7 @@ describe('loadConfig', () => {
     it('not an object', () => {
       for (const content of ['[]', '"text"', 'null', '42']) {
         expect(fileError(content)).toMatch(
-          /^CONFIG_FILE: .* is not valid JSON: the top level must be a JSON object$/,
+          /^CONFIG_FILE: .* must hold a JSON object at the top level$/,
         );
       }
     });
@@ -148,12 +148,12 @@ describe('loadConfig', () => {
     });
 
     it.each([
-      ['an unknown top-level key', { ttls: {} }, '(top level): Unrecognized key: "ttls"'],
-      ['an unknown nested key', { ttl: { acessToken: 5 } }, 'ttl: Unrecognized key: "acessToken"'],
+      ['an unknown top-level key', { ttls: {} }, 'ttls: unknown key'],
+      ['an unknown nested key', { ttl: { acessToken: 5 } }, 'ttl.acessToken: unknown key'],
       [
         'an unknown key in a user',
         { users: [{ username: 'a', password: 'x', claims: { sub: '1' }, role: 'admin' }] },
-        'users.0: Unrecognized key: "role"',
+        'users.0.role: unknown key',
       ],
       [
         'a wrong type',

@@ -99,7 +99,11 @@ describe('bad input at the sign-in and device pages', () => {
       const res = await http.get('/interaction/xyz');
       expect({ status: res.status, body: res.body }).toEqual({
         status: 400,
-        body: { error: 'invalid_request', error_description: 'interaction session id cookie not found' },
+        body: {
+          error: 'invalid_request',
+          error_description:
+            'This sign-in page has expired or was opened in another browser. Start again from the application.',
+        },
       });
       const page = await http.get('/interaction/xyz').set('accept', 'text/html');
       expect(page.status).toBe(400);
