@@ -134,9 +134,7 @@ describe('loadConfig', () => {
 
     it('not an object', () => {
       for (const content of ['[]', '"text"', 'null', '42']) {
-        expect(fileError(content)).toMatch(
-          /^CONFIG_FILE: .* must hold a JSON object at the top level$/,
-        );
+        expect(fileError(content)).toMatch(/^CONFIG_FILE: .* must hold a JSON object at the top level$/);
       }
     });
 
