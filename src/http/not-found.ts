@@ -8,7 +8,9 @@ import type { Views } from './views.js';
 export function createNotFound(views: Views) {
   return async function notFound(ctx: Context, next: Next) {
     await next();
-    if (ctx.status !== 404 || ctx.body !== undefined || !ctx.respond) return;
+    // No route matched: Koa leaves no body; oidc-provider's router answers a bare "Not Found".
+    const bare = ctx.body === undefined || ctx.body === 'Not Found';
+    if (ctx.status !== 404 || !bare || ctx.respond === false) return;
     ctx.set('cache-control', 'no-store');
     if (ctx.accepts('json', 'html') === 'html') {
       views.render(

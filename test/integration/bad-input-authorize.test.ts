@@ -126,7 +126,7 @@ describe('bad input at /authorize', () => {
     });
   });
 
-  it('POST is not enabled for authorization requests: a plain 404, no redirect', async () => {
+  it('POST is not enabled for authorization requests: 404 in the OAuth shape, no redirect', async () => {
     const res = await http
       .post('/authorize')
       .type('form')
@@ -134,7 +134,10 @@ describe('bad input at /authorize', () => {
     expect({ status: res.status, location: res.headers.location, text: res.text }).toEqual({
       status: 404,
       location: undefined,
-      text: 'Not Found',
+      text: JSON.stringify({
+        error: 'invalid_request',
+        error_description: 'unrecognized route: POST /authorize',
+      }),
     });
   });
 });
