@@ -1,7 +1,7 @@
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
-import { launchBrowser, watchPage } from '../support/browser.js';
+import { launchBrowser, watchPage } from '../support/chromium.js';
 
 const RP = 'https://rp.example.com';
 
