@@ -143,7 +143,7 @@ describe('relying-party flows through openid-client', () => {
   it('prompt=login and max_age=0 ask for the password again despite a session', async () => {
     const config = await discover(TEST_CLIENTS.web);
     const { ua } = await codeFlow(config, TEST_CLIENTS.web.redirect_uris[0]);
-    for (const params of [{ prompt: 'login' }, { max_age: '0' }]) {
+    for (const params of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: TEST_CLIENTS.web.redirect_uris[0],
         scope: 'openid email',
