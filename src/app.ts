@@ -16,6 +16,7 @@ import { createSecurityHeaders } from './http/security-headers.js';
 import { createPinIssuer } from './http/pin-issuer.js';
 import { createRequestId } from './http/request-id.js';
 import { createHealthRoutes } from './http/health.js';
+import { createMetadataCache } from './http/metadata-cache.js';
 import { createBodyLimit } from './http/body-limit.js';
 import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createBodyLimit(config.http.bodyLimitBytes));
   app.use(createNotFound(views));
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
+  app.use(createMetadataCache(providers)); // discovery and /jwks, with ETags
 
   if (config.mode === 'test' && deps.testAccounts) {
     const testApi = createTestApiRouter({

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
@@ -29,6 +30,12 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     points: config.deviceFlow.userCodeAttemptsPerMinute,
     duration: 60,
   });
+  // Reads the code entry form on the 429 page only (oidc-provider reads it otherwise).
+  const readEntryForm = bodyParser({
+    enableTypes: ['form'],
+    formLimit: `${config.http.bodyLimitBytes}b`,
+    onError: () => undefined, // an unreadable form is answered with empty fields
+  });
   const pollKey = (deviceCode: string) =>
     `device-poll:${createHash('sha256').update(deviceCode).digest('base64url')}`;
 
@@ -38,6 +45,11 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
       const state = await attempts.get(ctx.ip);
       if (state && state.remainingPoints <= 0) {
         const retryAfter = Math.ceil(state.msBeforeNext / 1000);
+        // The page's form must still work after the wait: oidc-provider keeps the session's form
+        // secret until a code is accepted, so the posted xsrf (and the code typed) go back in it.
+        await readEntryForm(ctx as unknown as Context, async () => undefined);
+        const posted = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+        const field = (name: string) => (typeof posted[name] === 'string' ? posted[name].slice(0, 256) : '');
         ctx.set('retry-after', String(retryAfter));
         views.render(
           ctx as unknown as Context,
@@ -46,8 +58,8 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
             title: 'Too many attempts',
             error: `Too many incorrect codes. Wait ${retryAfter} seconds, then try again.`,
             action: '/device',
-            xsrf: '',
-            userCode: '',
+            xsrf: field('xsrf'),
+            userCode: field('user_code'),
             digits: config.deviceFlow.userCodeCharset === 'digits',
           },
           429,

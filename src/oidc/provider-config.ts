@@ -163,8 +163,17 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
             action: formAction(form, '/logout/confirm'),
             xsrf: hiddenFieldValue(form, 'xsrf'),
           }),
-        postLogoutSuccessSource: (ctx) =>
-          renderPage(ctx, 'logout-success', { title: 'Signed out', clientName: ctx.oidc.client?.clientName }),
+        // "Cancel, stay signed in" also ends here (signed out of the client that asked, if any):
+        // without a client, say whether the browser is in fact still signed in.
+        postLogoutSuccessSource: async (ctx) => {
+          const client = ctx.oidc.client;
+          const stillSignedIn = !client && !!(await ctx.oidc.provider.Session.get(ctx)).accountId;
+          renderPage(ctx, 'logout-success', {
+            title: stillSignedIn ? 'Still signed in' : 'Signed out',
+            stillSignedIn,
+            clientName: client?.clientName,
+          });
+        },
       },
       resourceIndicators: {
         enabled: true,
