@@ -11,7 +11,11 @@ import * as jwtBearer from './grants/jwt-bearer.js';
 import * as tokenExchange from './grants/token-exchange.js';
 import { createDeviceFlow, requireDeviceSession } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
-import { addAtHashAtTokenEndpoint, includeSidForAllClients } from './internals.js';
+import {
+  addAtHashAtTokenEndpoint,
+  includeSidForAllClients,
+  refuseUnregisteredResponseTypes,
+} from './internals.js';
 import { observeProvider } from './observe-provider.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
 import type { RateLimits } from '../http/rate-limits.js';
@@ -39,6 +43,7 @@ export function createProvider(deps: ProviderDeps) {
   provider.proxy = true;
   addAtHashAtTokenEndpoint(provider.IdToken);
   includeSidForAllClients(provider.Client);
+  refuseUnregisteredResponseTypes(provider.Client);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   provider.use(createClientAuthLimits(deps.rateLimits));
   provider.use(conformErrors);

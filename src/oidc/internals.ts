@@ -3,6 +3,8 @@
  * Keep every such dependency here, typed, so an upgrade has one place to check.
  */
 
+import { errors } from 'oidc-provider';
+
 /**
  * Reads a hidden input's value out of a form that oidc-provider hands to a page source
  * (`userCodeInputSource`, `userCodeConfirmSource`, `logoutSource`). We render our own forms
@@ -71,4 +73,22 @@ export function addAtHashAtTokenEndpoint(IdToken: { prototype: unknown }): void 
  */
 export function includeSidForAllClients(Client: { prototype: unknown }): void {
   (Client.prototype as { includeSid(): boolean }).includeSid = () => true;
+}
+
+/**
+ * Refuses a response_type the provider supports but the client is not registered for with
+ * `unauthorized_client` (RFC 6749 §4.1.2.1 and §4.2.2.1: "not authorized to request an
+ * authorization code using this method"), where oidc-provider says `invalid_request`. It asks
+ * Client#responseTypeAllowed only in that check (actions/authorization/response_parameters.js,
+ * checkResponseType), and sends what the check throws to the redirect_uri like any
+ * authorization error. Response types the provider does not support stay
+ * `unsupported_response_type` (that check comes first).
+ */
+export function refuseUnregisteredResponseTypes(Client: { prototype: unknown }): void {
+  const proto = Client.prototype as { responseTypeAllowed(type: string): boolean };
+  const allowed = proto.responseTypeAllowed;
+  proto.responseTypeAllowed = function responseTypeAllowed(this: unknown, type: string) {
+    if (allowed.call(this, type)) return true;
+    throw new errors.UnauthorizedClient('requested response_type is not allowed for this client');
+  };
 }

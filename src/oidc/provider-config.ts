@@ -144,8 +144,14 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       },
       revocation: {
         enabled: true,
-        // RFC 7009 §2.1: a client may revoke only tokens issued to it.
-        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+        // RFC 7009 §2.1: a client may revoke only tokens issued to it, and an authenticated client
+        // presenting another's token is refused with an error. A public client proved nothing about
+        // itself, so it learns nothing either: its request is answered 200 and ignored.
+        allowedPolicy: (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
       },
       userinfo: { enabled: true },
       deviceFlow: {

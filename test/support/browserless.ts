@@ -68,6 +68,24 @@ export function readForm(html: string, index = 0): { action: string; fields: Rec
   return { action: decodeEntities(form[1]!), fields };
 }
 
+/** The submit buttons of form #index in a page: name, value and label of each. */
+export function readButtons(html: string, index = 0): { name?: string; value?: string; label: string }[] {
+  const forms = [...html.matchAll(/<form[^>]*>([\s\S]*?)<\/form>/g)];
+  const form = forms[index];
+  if (!form) throw new Error(`no form #${index} in page:\n${html.slice(0, 2000)}`);
+  return [...form[1]!.matchAll(/<button([^>]*)>([\s\S]*?)<\/button>/g)]
+    .filter(([, attributes]) => !/type="(button|reset)"/.test(attributes!))
+    .map(([, attributes, label]) => {
+      const name = /name="([^"]*)"/.exec(attributes!)?.[1];
+      const value = /value="([^"]*)"/.exec(attributes!)?.[1];
+      return {
+        ...(name !== undefined ? { name: decodeEntities(name) } : {}),
+        ...(value !== undefined ? { value: decodeEntities(value) } : {}),
+        label: decodeEntities(label!.trim()),
+      };
+    });
+}
+
 function decodeEntities(s: string): string {
   return s
     .replace(/&#x2F;/g, '/')
