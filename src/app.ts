@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { AccountStore } from './accounts/account-store.js';
 import type { TestAccountStore } from './accounts/test-accounts.js';
-import { createTestApiRouter } from './test-mode/router.js';
+import { createTestApiRouter, TEST_API_PREFIX } from './test-mode/router.js';
 import type { Views } from './http/views.js';
 import type { Store } from './storage/store.js';
 import { createErrorHandler } from './http/error-handler.js';
@@ -18,11 +18,12 @@ import { createRequestId } from './http/request-id.js';
 import { createHealthRoutes } from './http/health.js';
 import { createMetadataCache } from './http/metadata-cache.js';
 import { createBodyLimit } from './http/body-limit.js';
+import { underPrefix } from './http/under-prefix.js';
 import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
-import { createAwsRouter } from './aws/router.js';
+import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
 import { createAuthorizeCompat } from './aws/authorize-compat.js';
 import type { ProviderRef } from './oidc/provider-ref.js';
 
@@ -73,16 +74,16 @@ export function createApp(deps: AppDeps): Koa {
       accounts: deps.testAccounts,
       config,
     });
-    app.use(testApi.routes()).use(testApi.allowedMethods());
+    app.use(underPrefix(TEST_API_PREFIX, testApi.routes(), testApi.allowedMethods()));
   }
 
   const interactions = createInteractionRouter(deps);
-  app.use(interactions.routes()).use(interactions.allowedMethods());
+  app.use(underPrefix('/interaction', interactions.routes(), interactions.allowedMethods()));
 
   const demoClient = config.clients.find((c) => c.client_id === DEMO_CLIENT_ID);
   if (demoClient) {
     const demo = createDemoRouter({ config, views, client: demoClient });
-    app.use(demo.routes()).use(demo.allowedMethods());
+    app.use(underPrefix('/demo', demo.routes(), demo.allowedMethods()));
   }
 
   if (config.aws.enabled) {
@@ -93,7 +94,7 @@ export function createApp(deps: AppDeps): Koa {
       logger,
       rateLimits: deps.rateLimits,
     });
-    app.use(aws.routes());
+    app.use(underPrefix(AWS_BASE_PATH, aws.routes()));
     app.use(createAuthorizeCompat(providers));
   }
 

@@ -38,7 +38,12 @@ export class AwsApiError extends Error {
     readonly code: string,
     readonly description: string,
   ) {
+    // An answer, not a fault (every pending device poll is one): capturing a stack trace costs
+    // more than the rest of the request's own work, and it is never logged or shown.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(description);
+    Error.stackTraceLimit = limit;
   }
 }
 

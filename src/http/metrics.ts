@@ -70,16 +70,30 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * matched router path, or "other" (never the raw path, which would let clients mint labels).
  */
 export function createHttpMetrics(metrics: Metrics) {
+  // The labelled series, made once per route/method/status: prom-client hashes the label set on
+  // every inc() and observe() otherwise. Bounded like the labels themselves.
+  const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  const seriesFor = (route: string, method: string, status: string) => {
+    const key = `${route} ${method} ${status}`;
+    let found = series.get(key);
+    if (!found) {
+      const counter = metrics.httpRequests.labels(route, method, status);
+      const histogram = metrics.httpDuration.labels(route, method, status);
+      found = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      series.set(key, found);
+    }
+    return found;
+  };
   return async function httpMetrics(ctx: Context, next: Next) {
-    const end = metrics.httpDuration.startTimer();
+    const started = performance.now();
     try {
       await next();
     } finally {
       const oidcRoute = (ctx as { oidc?: { route?: string } }).oidc?.route;
       const route = oidcRoute ?? (ctx as { _matchedRoute?: string })._matchedRoute ?? 'other';
-      const values = { route: String(route), method: ctx.method, status: String(ctx.status) };
-      metrics.httpRequests.inc(values);
-      end(values);
+      const { count, observe } = seriesFor(String(route), ctx.method, String(ctx.status));
+      count();
+      observe((performance.now() - started) / 1000);
     }
   };
 }

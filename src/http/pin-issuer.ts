@@ -13,7 +13,7 @@ import type { Context, Next } from 'koa';
 export function createPinIssuer(issuer: string, trustedProxies: number) {
   const { host, protocol } = new URL(issuer);
   const proto = protocol.replace(':', '');
-  return async function pinIssuer(ctx: Context, next: Next) {
+  return function pinIssuer(ctx: Context, next: Next) {
     const headers = ctx.req.headers;
     // Kept for verifying AWS SigV4 signatures, which cover the Host the client sent.
     ctx.state.originalHost = headers.host;
@@ -25,6 +25,6 @@ export function createPinIssuer(issuer: string, trustedProxies: number) {
     // Koa memoizes ctx.ip on first read: read it here, with the host app's settings, so the
     // mounted provider (whose own settings would trust every hop) sees the same address.
     void ctx.ip;
-    await next();
+    return next();
   };
 }

@@ -9,14 +9,24 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * header, and a child logger carrying it (`ctx.state.log`) so every line about the request has
  * it. Logs one line per request: method, path (never the query, which can carry codes), status,
  * duration.
+ *
+ * The child logger is made on first use: a pino child with redaction costs more than the rest of
+ * this middleware, and at the production level (`warn`) most requests never log a line.
  */
 export function createRequestId(logger: Logger) {
+  const logsRequests = () => logger.isLevelEnabled('info');
   return async function requestId(ctx: Context, next: Next) {
     const incoming = ctx.get('x-request-id');
     const id = SAFE_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
-    ctx.state.log = logger.child({ requestId: id });
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (child ??= logger.child({ requestId: id })),
+    });
     ctx.set('x-request-id', id);
+    if (!logsRequests()) return next();
     const started = performance.now();
     try {
       await next();

@@ -15,13 +15,13 @@ export function createSecurityHeaders(options: { https: boolean }) {
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
-  return async function securityHeaders(ctx: Context, next: Next) {
+  return function securityHeaders(ctx: Context, next: Next) {
     ctx.set('content-security-policy', csp);
     ctx.set('x-frame-options', 'DENY');
     ctx.set('x-content-type-options', 'nosniff');
     ctx.set('referrer-policy', 'no-referrer');
     ctx.set('cross-origin-resource-policy', 'same-site');
     if (options.https) ctx.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    await next();
+    return next();
   };
 }

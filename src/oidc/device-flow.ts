@@ -9,10 +9,8 @@ import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
-interface PollState {
-  interval: number;
-  lastPollAt?: number;
-}
+/** RFC 8628 §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests". */
+const SLOW_DOWN_SECONDS = 5;
 
 /**
  * The device authorization grant's behaviour that oidc-provider leaves to us:
@@ -72,11 +70,8 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
 
     const route = ctx.oidc?.route;
     if (route === 'device_authorization' && ctx.status === 200 && isRecord(ctx.body)) {
-      const { device_code: deviceCode, expires_in: expiresIn } = ctx.body;
+      // The first poll starts the polling state (store.recordPoll), so nothing is stored here.
       ctx.body.interval = config.deviceFlow.interval;
-      if (typeof deviceCode === 'string' && typeof expiresIn === 'number') {
-        await store.setRecord(pollKey(deviceCode), { interval: config.deviceFlow.interval }, expiresIn + 600);
-      }
     } else if (route === 'token' && isRecord(ctx.body) && ctx.body.error === 'authorization_pending') {
       const deviceCode = ctx.oidc.params?.device_code;
       if (ctx.oidc.params?.grant_type !== DEVICE_CODE_GRANT || typeof deviceCode !== 'string') return;
@@ -85,15 +80,18 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
   }
 
   async function applySlowDown(ctx: KoaContextWithOIDC, key: string) {
-    const now = Date.now();
-    const state = (await store.getRecord<PollState>(key)) ?? { interval: config.deviceFlow.interval };
-    const tooSoon = state.lastPollAt !== undefined && now - state.lastPollAt < state.interval * 1000;
-    const next: PollState = { interval: state.interval + (tooSoon ? 5 : 0), lastPollAt: now };
-    await store.setRecord(key, next, config.ttl.deviceCode + 600);
+    // One atomic step per poll: concurrent polls of one code cannot both pass as "not too soon".
+    const { tooSoon, interval } = await store.recordPoll(
+      key,
+      Date.now(),
+      config.deviceFlow.interval,
+      SLOW_DOWN_SECONDS,
+      config.ttl.deviceCode + 600,
+    );
     if (tooSoon) {
       ctx.body = {
         error: 'slow_down',
-        error_description: `polling too frequently; wait at least ${next.interval} seconds between requests`,
+        error_description: `polling too frequently; wait at least ${interval} seconds between requests`,
       };
     }
   }

@@ -49,6 +49,7 @@ export function instrumentStore(store: Store, observer: StoreObserver): Store {
     setRecord: timed('setRecord', store.setRecord.bind(store)),
     setRecordIfAbsent: timed('setRecordIfAbsent', store.setRecordIfAbsent.bind(store)),
     deleteRecord: timed('deleteRecord', store.deleteRecord.bind(store)),
+    recordPoll: timed('recordPoll', store.recordPoll.bind(store)),
     ping: timed('ping', store.ping.bind(store)),
     createRateLimiter: store.createRateLimiter.bind(store),
     deleteWhere: store.deleteWhere.bind(store),

@@ -122,6 +122,13 @@ export function createMemoryStore(): Store & { clear(): void } {
     async deleteRecord(key) {
       data.delete(`rec:${key}`);
     },
+    async recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds) {
+      const previous = get<{ interval: number; lastPollAt: number }>(`rec:${key}`);
+      const tooSoon = previous !== undefined && now - previous.lastPollAt < previous.interval * 1000;
+      const interval = (previous?.interval ?? intervalSeconds) + (tooSoon ? slowDownSeconds : 0);
+      set(`rec:${key}`, { interval, lastPollAt: now }, ttlSeconds);
+      return { tooSoon, interval };
+    },
     createRateLimiter: (options) => new RateLimiterMemory(options),
     async listKeys(prefix) {
       return [...data.keys()].filter((key) => key.startsWith(prefix) && get(key) !== undefined);

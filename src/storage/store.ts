@@ -21,6 +21,18 @@ export interface Store {
   setRecordIfAbsent(key: string, value: unknown, ttlSeconds?: number): Promise<boolean>;
   deleteRecord(key: string): Promise<void>;
   /**
+   * Records a poll of `key` at `now` (ms) in one atomic step and says whether it came sooner than
+   * the key's interval (first poll: `intervalSeconds`) since the previous poll; a poll that did
+   * grows the interval by `slowDownSeconds` (RFC 8628 §3.5 slow_down). Kept for `ttlSeconds`.
+   */
+  recordPoll(
+    key: string,
+    now: number,
+    intervalSeconds: number,
+    slowDownSeconds: number,
+    ttlSeconds: number,
+  ): Promise<{ tooSoon: boolean; interval: number }>;
+  /**
    * A rate limiter whose counters live in this store (shared by every instance on Redis).
    * Its methods reject with StoreUnavailableError when the store cannot answer.
    */

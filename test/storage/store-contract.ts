@@ -180,6 +180,32 @@ export function describeStoreContract(
         expect((await store.listKeys(`rec:${tag}:`)).sort()).toEqual([`rec:${tag}:one`, `rec:${tag}:two`]);
       });
 
+      it('recordPoll: first poll on time, a quicker one is too soon and grows the interval, a later one is on time', async () => {
+        const key = id();
+        const t0 = 1_800_000_000_000;
+        expect(await store.recordPoll(key, t0, 5, 5, 60)).toEqual({ tooSoon: false, interval: 5 });
+        expect(await store.recordPoll(key, t0 + 4_999, 5, 5, 60)).toEqual({ tooSoon: true, interval: 10 });
+        // The grown interval counts from the last poll and stays for all later polls.
+        expect(await store.recordPoll(key, t0 + 4_999 + 9_999, 5, 5, 60)).toEqual({
+          tooSoon: true,
+          interval: 15,
+        });
+        expect(await store.recordPoll(key, t0 + 4_999 + 9_999 + 15_000, 5, 5, 60)).toEqual({
+          tooSoon: false,
+          interval: 15,
+        });
+      });
+
+      it('recordPoll: of 20 concurrent first polls exactly one is on time', async () => {
+        const key = id();
+        const now = Date.now();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.recordPoll(key, now, 5, 5, 60)),
+        );
+        expect(results.filter((r) => !r.tooSoon)).toHaveLength(1);
+        expect(Math.max(...results.map((r) => r.interval))).toBe(5 + 19 * 5);
+      });
+
       it('answers ping while healthy', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
       });
