@@ -2,10 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './http/logger.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, storeObserver } from './http/metrics.js';
 import { createRateLimits } from './http/rate-limits.js';
 import { instrumentStore } from './storage/instrument-store.js';
-import { isStoreUnavailable } from './storage/store-unavailable.js';
 import type { Config } from './config/schema.js';
 import { loadConfig, ConfigError, type LoadConfigOptions } from './config/load-config.js';
 import { createAccountStore } from './accounts/account-store.js';
@@ -40,15 +39,7 @@ export async function createGatehouse(
   const log = options.logger ?? createLogger(config.logLevel, pino.destination(options.logToStderr ? 2 : 1));
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
   const rawStore = await openStore(config, log);
-  const store = metrics
-    ? instrumentStore(rawStore, {
-        observe(operation, seconds, error) {
-          const failed = isStoreUnavailable(error);
-          metrics.storeOperations.observe({ operation, result: failed ? 'error' : 'ok' }, seconds);
-          if (failed) metrics.storeErrors.inc({ operation });
-        },
-      })
-    : rawStore;
+  const store = metrics ? instrumentStore(rawStore, storeObserver(metrics)) : rawStore;
   let stopWatchingKeys: (() => void) | undefined;
   try {
     const views = createViews();

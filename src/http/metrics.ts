@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isStoreUnavailable } from '../storage/store-unavailable.js';
 
 /**
  * Prometheus metrics (prom-client): HTTP traffic per route and status, tokens issued per grant
@@ -115,5 +116,26 @@ export function createMetricsEndpoint(metrics: Metrics, bearerToken: string | un
     ctx.set('cache-control', 'no-store');
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
+  };
+}
+
+/**
+ * Store operation latency and failures, for instrumentStore. The labelled series are made once
+ * per operation and result (prom-client would hash the labels on every observation).
+ */
+export function storeObserver(metrics: Metrics) {
+  const series = new Map<string, ReturnType<Metrics['storeOperations']['labels']>>();
+  return {
+    observe(operation: string, seconds: number, error?: unknown) {
+      const failed = isStoreUnavailable(error);
+      const key = `${operation} ${failed ? 'error' : 'ok'}`;
+      let histogram = series.get(key);
+      if (!histogram) {
+        histogram = metrics.storeOperations.labels(operation, failed ? 'error' : 'ok');
+        series.set(key, histogram);
+      }
+      histogram.observe(seconds);
+      if (failed) metrics.storeErrors.inc({ operation });
+    },
   };
 }
