@@ -304,15 +304,11 @@ function connect(settings: RedisSettings, config: Config, logger: Logger): Redis
     connectTimeout: config.redis.connectTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     lazyConnect: false,
-    // Commands issued while others are in flight go out together in one write: on a busy
-    // instance this turns many small socket writes (the main cost per request) into few.
-    enableAutoPipelining: true,
   };
   let client: Redis | Cluster;
   if (settings.mode === 'cluster') {
     client = new Cluster(settings.nodes, {
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
       clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
       redisOptions: common,
       slotsRefreshTimeout: config.redis.connectTimeoutMs,
