@@ -41,8 +41,9 @@ export interface AppDeps {
 }
 
 /**
- * The host Koa app. Order: request id → error handler → security headers → issuer pinning →
- * methods → body limit → health and assets → interaction pages → demo → oidc-provider (everything else).
+ * The host Koa app. Order: request id → metrics → error handler → security headers → discovery and
+ * JWKS cache → issuer pinning → methods → body limit → health and assets → interaction pages → demo →
+ * AWS API → oidc-provider (everything else).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, providers, views, logger } = deps;
@@ -60,12 +61,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createErrorHandler({ views, logger }));
   app.use(createRetryAfter());
   app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
+  app.use(createMetadataCache(providers)); // discovery and /jwks, with ETags; early, as most hits need nothing after
   app.use(createPinIssuer(config.issuer, config.trustProxy));
   app.use(refuseUnimplementedMethods);
   app.use(createBodyLimit(config.http.bodyLimitBytes));
   app.use(createNotFound(views));
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
-  app.use(createMetadataCache(providers)); // discovery and /jwks, with ETags
 
   if (config.mode === 'test' && deps.testAccounts) {
     const testApi = createTestApiRouter({

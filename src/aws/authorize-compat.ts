@@ -9,14 +9,14 @@ import { AWS_BASE_PATH } from './router.js';
  * `scopes` is read as `scope`; `/aws/oidc/authorize` serves the same as `/authorize`.
  */
 export function createAuthorizeCompat(providers: ProviderRef) {
-  return async function authorizeCompat(ctx: Context, next: Next) {
-    if (ctx.path === `${AWS_BASE_PATH}/authorize`) ctx.path = '/authorize';
-    if (
-      ctx.path === '/authorize' &&
-      ctx.method === 'GET' &&
-      typeof ctx.query.scopes === 'string' &&
-      ctx.query.scope === undefined
-    ) {
+  const compat = `${AWS_BASE_PATH}/authorize`;
+  return function authorizeCompat(ctx: Context, next: Next) {
+    if (ctx.path === compat) ctx.path = '/authorize';
+    return ctx.path === '/authorize' ? readScopes(ctx, next) : next();
+  };
+
+  async function readScopes(ctx: Context, next: Next) {
+    if (ctx.method === 'GET' && typeof ctx.query.scopes === 'string' && ctx.query.scope === undefined) {
       const clientId = ctx.query.client_id;
       const client = typeof clientId === 'string' ? await providers.current.Client.find(clientId) : undefined;
       if (isAwsClient(client)) {
@@ -27,5 +27,5 @@ export function createAuthorizeCompat(providers: ProviderRef) {
       }
     }
     await next();
-  };
+  }
 }

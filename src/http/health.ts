@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { Context, Next } from 'koa';
 import { createHash } from 'node:crypto';
 import type { Store } from '../storage/store.js';
 
@@ -33,5 +34,10 @@ export function createHealthRoutes(deps: { store: Store; stylesheet: string }) {
     ctx.type = 'text/css';
     ctx.body = deps.stylesheet;
   });
-  return router.routes();
+  const routes = router.routes();
+  // Matched by exact path first: the router's own matching would run on every request.
+  const paths = new Set(['/healthz', '/readyz', '/assets/gatehouse.css']);
+  return function healthRoutes(ctx: Context, next: Next) {
+    return paths.has(ctx.path) ? routes(ctx as Parameters<typeof routes>[0], next) : next();
+  };
 }

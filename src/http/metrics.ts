@@ -102,8 +102,11 @@ export function createHttpMetrics(metrics: Metrics) {
 /** GET /metrics in the Prometheus text format, behind a bearer token when one is configured. */
 export function createMetricsEndpoint(metrics: Metrics, bearerToken: string | undefined) {
   const expected = bearerToken ? Buffer.from(`Bearer ${bearerToken}`) : undefined;
-  return async function metricsEndpoint(ctx: Context, next: Next) {
-    if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
+  return function metricsEndpoint(ctx: Context, next: Next) {
+    return ctx.path === '/metrics' && ctx.method === 'GET' ? serve(ctx) : next();
+  };
+
+  async function serve(ctx: Context) {
     if (expected) {
       const given = Buffer.from(ctx.get('authorization'));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -116,7 +119,7 @@ export function createMetricsEndpoint(metrics: Metrics, bearerToken: string | un
     ctx.set('cache-control', 'no-store');
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
-  };
+  }
 }
 
 /**

@@ -13,18 +13,28 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * The child logger is made on first use: a pino child with redaction costs more than the rest of
  * this middleware, and at the production level (`warn`) most requests never log a line.
  */
+/** `ctx.state` of every request: its id, and its logger made on first use. */
+class RequestState {
+  #parent: Logger;
+  #child: Logger | undefined;
+  [key: string]: unknown;
+  constructor(
+    parent: Logger,
+    readonly requestId: string,
+  ) {
+    this.#parent = parent;
+  }
+  get log(): Logger {
+    return (this.#child ??= this.#parent.child({ requestId: this.requestId }));
+  }
+}
+
 export function createRequestId(logger: Logger) {
   const logsRequests = () => logger.isLevelEnabled('info');
   return async function requestId(ctx: Context, next: Next) {
     const incoming = ctx.get('x-request-id');
     const id = SAFE_ID.test(incoming) ? incoming : randomUUID();
-    ctx.state.requestId = id;
-    let child: Logger | undefined;
-    Object.defineProperty(ctx.state, 'log', {
-      configurable: true,
-      enumerable: true,
-      get: () => (child ??= logger.child({ requestId: id })),
-    });
+    ctx.state = new RequestState(logger, id);
     ctx.set('x-request-id', id);
     if (!logsRequests()) return next();
     const started = performance.now();
