@@ -4,15 +4,6 @@ import type { Logger } from 'pino';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/**
- * Gives every request an id (a sane incoming X-Request-Id or a new UUID), echoed in the response
- * header, and a child logger carrying it (`ctx.state.log`) so every line about the request has
- * it. Logs one line per request: method, path (never the query, which can carry codes), status,
- * duration.
- *
- * The child logger is made on first use: a pino child with redaction costs more than the rest of
- * this middleware, and at the production level (`warn`) most requests never log a line.
- */
 /** `ctx.state` of every request: its id, and its logger made on first use. */
 class RequestState {
   #parent: Logger;
@@ -29,6 +20,15 @@ class RequestState {
   }
 }
 
+/**
+ * Gives every request an id (a sane incoming X-Request-Id or a new UUID), echoed in the response
+ * header, and a child logger carrying it (`ctx.state.log`) so every line about the request has
+ * it. Logs one line per request: method, path (never the query, which can carry codes), status,
+ * duration.
+ *
+ * The child logger is made on first use: a pino child with redaction costs more than the rest of
+ * this middleware, and at the production level (`warn`) most requests never log a line.
+ */
 export function createRequestId(logger: Logger) {
   const logsRequests = () => logger.isLevelEnabled('info');
   return async function requestId(ctx: Context, next: Next) {
