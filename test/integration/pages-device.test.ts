@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import {
+  usePageSession,
   launchBrowser,
   newContext,
   signInOnPage,
@@ -29,23 +30,10 @@ async function poll(issuer: string, deviceCode: string) {
 }
 
 describe('connecting a device on the /device pages in a browser', () => {
+  const session = usePageSession();
   let gh: RunningGatehouse;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  beforeAll(async () => {
-    gh = await startTestGatehouse();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-  });
-  beforeEach(async () => {
-    context = await newContext(browser);
-    page = await context.newPage();
-  });
-  afterEach(() => context?.close());
+  beforeEach(() => ({ gh, page } = session));
 
   it('approves a device: the code pre-filled, a confirmation showing it, sign-in, consent, then success', async () => {
     const device = await startDeviceAuthorization(gh.issuer);

@@ -1,33 +1,13 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse, TEST_USERS } from '../support/gatehouse.js';
-import {
-  authorizeUrl,
-  launchBrowser,
-  newContext,
-  redirectToRp,
-  signInOnPage,
-  submitForm,
-} from '../support/browser.js';
+import { TEST_USERS } from '../support/gatehouse.js';
+import { usePageSession, authorizeUrl, redirectToRp, signInOnPage, submitForm } from '../support/browser.js';
 
 describe('signing in, consenting and signing out in a browser', () => {
+  const session = usePageSession();
   let gh: RunningGatehouse;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  beforeAll(async () => {
-    gh = await startTestGatehouse();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-  });
-  beforeEach(async () => {
-    context = await newContext(browser);
-    page = await context.newPage();
-  });
-  afterEach(() => context?.close());
+  beforeEach(() => ({ gh, page } = session));
 
   /** Signs alice in and allows the web app, leaving the browser with a session. */
   async function signInAndAllow() {

@@ -1,10 +1,9 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse, TEST_USERS } from '../support/gatehouse.js';
+import { TEST_USERS } from '../support/gatehouse.js';
 import {
+  usePageSession,
   authorizeUrl,
-  launchBrowser,
-  newContext,
   PAGES,
   redirectToRp,
   RP,
@@ -16,23 +15,10 @@ import {
 } from '../support/browser.js';
 
 describe('the pages in a browser: framing, origins, console and forged forms', () => {
+  const session = usePageSession();
   let gh: RunningGatehouse;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  beforeAll(async () => {
-    gh = await startTestGatehouse();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await gh?.stop();
-  });
-  beforeEach(async () => {
-    context = await newContext(browser);
-    page = await context.newPage();
-  });
-  afterEach(() => context?.close());
+  beforeEach(() => ({ gh, page } = session));
 
   it('every page forbids framing, loads nothing from other origins and logs no errors', async () => {
     const watch = watchPage(page);

@@ -1,8 +1,39 @@
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
-import { TEST_CLIENTS, TEST_USERS } from './gatehouse.js';
+import type { RunningGatehouse } from '../../src/gatehouse.js';
+import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from './gatehouse.js';
 
 /** The web-app client's redirect URIs live here; the host is not reachable from the tests. */
 export const RP = 'https://rp.example.com';
+
+export interface PageSession {
+  gh: RunningGatehouse;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * Registers the hooks a browser test file needs: one test Gatehouse and one browser for the file,
+ * a fresh context and page for every test (closed after it). The returned object is filled in by
+ * the hooks, so read it inside hooks and tests.
+ */
+export function usePageSession(): PageSession {
+  const session = {} as PageSession;
+  beforeAll(async () => {
+    session.gh = await startTestGatehouse();
+    session.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.gh?.stop();
+  });
+  beforeEach(async () => {
+    session.context = await newContext(session.browser);
+    session.page = await session.context.newPage();
+  });
+  afterEach(() => session.context?.close());
+  return session;
+}
 
 /** Debian's headless Chromium, with the flags this sandbox needs (no sandbox as root, no background traffic). */
 export function launchBrowser(): Promise<Browser> {
