@@ -35,8 +35,9 @@ export function createHealthRoutes(deps: { store: Store; stylesheet: string }) {
     ctx.body = deps.stylesheet;
   });
   const routes = router.routes();
-  // Matched by exact path first: the router's own matching would run on every request.
-  const paths = new Set(['/healthz', '/readyz', '/assets/gatehouse.css']);
+  // Matched by exact path first (the routes above, read from the router): the router's own
+  // matching would otherwise run on every request.
+  const paths = new Set(router.stack.map((layer) => String(layer.path)));
   return function healthRoutes(ctx: Context, next: Next) {
     return paths.has(ctx.path) ? routes(ctx as Parameters<typeof routes>[0], next) : next();
   };
