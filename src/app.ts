@@ -94,6 +94,7 @@ export function createApp(deps: AppDeps): Koa {
       config,
       logger,
       rateLimits: deps.rateLimits,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     app.use(underPrefix(AWS_BASE_PATH, aws.routes()));
     app.use(createAuthorizeCompat(providers));

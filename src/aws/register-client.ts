@@ -6,21 +6,35 @@ import { AWS_CLIENT_METADATA } from '../oidc/aws-clients.js';
 import { AwsApiError } from './errors.js';
 import type { registerClientRequest } from './wire.js';
 import type { z } from 'zod';
+import { checkClientName, checkRegistrationBounds } from './registration-limits.js';
+import { redirectUriProblem } from './redirect-uris.js';
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+/**
+ * The only grants such a client may have: the model's three. Never client_credentials,
+ * jwt-bearer or token-exchange, which act without a user and are for clients an operator
+ * configured.
+ */
 const GRANTS = new Set(['authorization_code', 'refresh_token', DEVICE_CODE]);
 
 /**
  * RegisterClient: creates a real Gatehouse client (a native application authenticating with
  * client_secret_post), stored like any dynamically registered client, so it also works at the
- * standard endpoints. Loopback redirect URIs match with any port (RFC 8252 §7.3), as
- * oidc-provider does for native clients.
+ * standard endpoints. Anyone may call it, so what it accepts is narrow (see redirect-uris.ts and
+ * registration-limits.ts) and PKCE is required of these clients (provider-config.ts). The record
+ * lives `aws.unusedRegistrationLifetimeSeconds` until its first token (aws-registrations.ts in
+ * src/oidc extends it); `clientSecretExpiresAt` is the end of the full lifetime.
+ *
+ * `beforeStore` runs once the request is valid, just before the record is written (the global
+ * registration cap: only registrations that would be stored count).
  */
 export async function registerClient(
-  deps: { provider: Provider; store: Store; config: Config },
+  deps: { provider: Provider; store: Store; config: Config; beforeStore?: () => Promise<void> },
   request: z.infer<typeof registerClientRequest>,
 ) {
   const { provider, store, config } = deps;
+  checkRegistrationBounds(request);
+  checkClientName(request.clientName);
   if (request.clientType !== 'public') {
     throw new AwsApiError('invalid_client_metadata', 'clientType must be "public"');
   }
@@ -36,6 +50,10 @@ export async function registerClient(
       'invalid_redirect_uri',
       'redirectUris is required for the authorization_code grant',
     );
+  }
+  for (const uri of redirectUris) {
+    const problem = redirectUriProblem(uri, config.aws.allowedRedirectUris);
+    if (problem) throw new AwsApiError('invalid_redirect_uri', problem);
   }
   if (request.scopes) {
     const unknown = request.scopes.find((scope) => !scopeSupported(config, scope));
@@ -68,7 +86,12 @@ export async function registerClient(
     const code = e.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : 'invalid_client_metadata';
     throw new AwsApiError(code, e.error_description ?? e.message);
   }
-  await store.adapter('Client').upsert(clientId, metadata as never, lifetime);
+  await deps.beforeStore?.();
+  await store.adapter('Client').upsert(
+    clientId,
+    metadata as never,
+    Math.min(config.aws.unusedRegistrationLifetimeSeconds, lifetime),
+  );
 
   const base = `${config.issuer}/aws/oidc`;
   return {

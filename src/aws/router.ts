@@ -20,6 +20,8 @@ import { createToken } from './create-token.js';
 import { createTokenWithIam } from './create-token-with-iam.js';
 import { verifySigV4 } from './sigv4.js';
 import type { RateLimits } from '../http/rate-limits.js';
+import type { Metrics } from '../http/metrics.js';
+import { createRegistrationCap } from './registration-cap.js';
 
 export const AWS_BASE_PATH = '/aws/oidc';
 
@@ -29,6 +31,7 @@ export interface AwsDeps {
   config: Config;
   logger: Logger;
   rateLimits: RateLimits;
+  metrics?: Metrics;
 }
 
 /**
@@ -39,6 +42,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
   const { providers, config, logger } = deps;
   const delegate = createDelegate(providers, config.issuer);
   const router = new Router({ prefix: AWS_BASE_PATH });
+  const registrationCap = createRegistrationCap(deps.store, config.aws.maxRegistrationsPerHour);
 
   const handle = (operation: (ctx: Context, raw: string) => Promise<unknown>) => async (ctx: Context) => {
     ctx.set('cache-control', 'no-store');
@@ -67,8 +71,20 @@ export function createAwsRouter(deps: AwsDeps): Router {
   const quota = async (ctx: Context, name: 'awsRegisterClientPerIp' | 'awsStartDeviceAuthorizationPerIp') => {
     const wait = await deps.rateLimits.consume(name, ctx.ip);
     if (wait > 0) {
-      ctx.set('retry-after', String(wait));
-      throw new AwsApiError('slow_down', `too many requests; retry after ${wait} seconds`);
+      if (name === 'awsRegisterClientPerIp') deps.metrics?.awsRegistrationsRefused.inc({ reason: 'per_ip' });
+      slowDown(ctx, wait, 'too many requests');
+    }
+  };
+  /** The global registration cap (SlowDownException, the model's status 400, with Retry-After). */
+  const takeRegistration = (ctx: Context) => async () => {
+    const wait = await registrationCap.take();
+    if (wait > 0) {
+      deps.metrics?.awsRegistrationsRefused.inc({ reason: 'global' });
+      (ctx.state.log as Logger | undefined)?.warn(
+        { audit: true, event: 'client.registration_capped' },
+        'RegisterClient refused: aws.maxRegistrationsPerHour reached',
+      );
+      slowDown(ctx, wait, 'too many clients registered recently');
     }
   };
 
@@ -77,7 +93,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
     handle(async (ctx, raw) => {
       await quota(ctx, 'awsRegisterClientPerIp');
       const registered = await registerClient(
-        { provider: providers.current, store: deps.store, config },
+        { provider: providers.current, store: deps.store, config, beforeStore: takeRegistration(ctx) },
         parseRequest(ctx, registerClientRequest, raw),
       );
       (ctx.state.log as Logger | undefined)?.info(
@@ -111,7 +127,11 @@ export function createAwsRouter(deps: AwsDeps): Router {
             headers: ctx.headers,
             body: raw,
           },
-          config.aws.iamAccessKeys,
+          {
+            keys: config.aws.iamAccessKeys,
+            region: config.aws.region,
+            remember: (signature, ttl) => deps.store.setRecordIfAbsent(`sigv4:${signature}`, 1, ttl),
+          },
         );
         return createTokenWithIam(
           { delegate, provider: providers.current },
@@ -127,6 +147,11 @@ export function createAwsRouter(deps: AwsDeps): Router {
     sendAwsError(ctx, 'invalid_request', `${ctx.method} is not allowed; use POST`);
   });
   return router;
+}
+
+function slowDown(ctx: Context, wait: number, reason: string): never {
+  ctx.set('retry-after', String(wait));
+  throw new AwsApiError('slow_down', `${reason}; retry after ${wait} seconds`);
 }
 
 /** Reads the raw request body, refusing more than `limit` bytes. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RedisSettings } from './redis-url.js';
+import { allowedRedirectUriProblem } from './allowed-redirect-uris.js';
 
 /**
  * The schema of Gatehouse's configuration: `config/default.json`, with the file named by
@@ -128,15 +129,33 @@ export const fileConfigSchema = z.strictObject({
     connectTimeoutMs: z.number().int().min(50).max(60000),
   }),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
-  aws: z.strictObject({
-    enabled: z.boolean(),
-    registrationLifetimeSeconds: seconds,
-    defaultScopes: z.array(z.string()).min(1),
-    /** Access keys whose SigV4 signatures CreateTokenWithIAM accepts. */
-    iamAccessKeys: z.array(
-      z.strictObject({ accessKeyId: z.string().min(16), secretAccessKey: z.string().min(16) }),
-    ),
-  }),
+  aws: z
+    .strictObject({
+      enabled: z.boolean(),
+      registrationLifetimeSeconds: seconds,
+      /** How long a registration lives until its first successful token (then registrationLifetimeSeconds). */
+      unusedRegistrationLifetimeSeconds: seconds,
+      /** Registrations accepted per hour from all callers together (SlowDownException beyond). */
+      maxRegistrationsPerHour: z.number().int().min(1),
+      /** Redirect URI prefixes (https) or schemes (`com.example.app:`) allowed besides loopback. */
+      allowedRedirectUris: z.array(
+        z.string().superRefine((entry, ctx) => {
+          const problem = allowedRedirectUriProblem(entry);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      ),
+      defaultScopes: z.array(z.string()).min(1),
+      /** The region whose SigV4 signatures CreateTokenWithIAM accepts. */
+      region: z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, 'not an AWS region name (e.g. us-east-1)'),
+      /** Access keys whose SigV4 signatures CreateTokenWithIAM accepts. */
+      iamAccessKeys: z.array(
+        z.strictObject({ accessKeyId: z.string().min(16), secretAccessKey: z.string().min(16) }),
+      ),
+    })
+    .refine((aws) => aws.unusedRegistrationLifetimeSeconds <= aws.registrationLifetimeSeconds, {
+      path: ['unusedRegistrationLifetimeSeconds'],
+      message: 'must not be longer than aws.registrationLifetimeSeconds',
+    }),
   /** Issuers whose JWTs are accepted as jwt-bearer assertions and token-exchange subject tokens. */
   trustedIssuers: z.array(
     z

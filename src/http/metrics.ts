@@ -48,6 +48,12 @@ export function createMetrics() {
       labelNames: ['limit'],
       registers,
     }),
+    awsRegistrationsRefused: new Counter({
+      name: 'gatehouse_aws_registrations_refused_total',
+      help: 'RegisterClient requests refused by a quota (per_ip, global)',
+      labelNames: ['reason'],
+      registers,
+    }),
     storeOperations: new Histogram({
       name: 'gatehouse_store_operation_duration_seconds',
       help: 'Store operation latency',

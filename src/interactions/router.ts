@@ -13,6 +13,8 @@ import { grantConsent } from './grant-consent.js';
 import type { Logger } from 'pino';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
+import { isAwsClient } from '../oidc/aws-clients.js';
+import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
 
 export interface InteractionDeps {
   providers: ProviderRef;
@@ -77,15 +79,30 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
   }
 
-  async function clientName(clientId: unknown) {
+  /**
+   * The client as the pages show it: its name, and whether anyone could have registered it (an
+   * AWS RegisterClient registration), in which case the pages say its name is unverified.
+   */
+  async function describeClient(clientId: unknown) {
     const client = typeof clientId === 'string' ? await providers.current.Client.find(clientId) : undefined;
-    return client?.clientName ?? (typeof clientId === 'string' ? clientId : 'the application');
+    return {
+      client,
+      clientName: client?.clientName ?? (typeof clientId === 'string' ? clientId : 'the application'),
+      unverifiedClient: isAwsClient(client),
+    };
   }
 
   function renderLogin(
     ctx: Context,
     uid: string,
-    data: { clientName: string; username: string; error?: string; title?: string; claims?: string },
+    data: {
+      clientName: string;
+      unverifiedClient: boolean;
+      username: string;
+      error?: string;
+      title?: string;
+      claims?: string;
+    },
     status?: number,
   ) {
     views.render(
@@ -114,13 +131,14 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       );
     const { prompt, params, session } = interaction;
     if (testMode && (await completeNonInteractively(ctx, interaction))) return;
-    const name = await clientName(params.client_id);
+    const { client, clientName, unverifiedClient } = await describeClient(params.client_id);
 
     if (prompt.name === 'login' || prompt.name === 'select_account') {
       const current = session?.accountId ? await accounts.findBySub(session.accountId) : undefined;
       const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
       renderLogin(ctx, interaction.uid, {
-        clientName: name,
+        clientName,
+        unverifiedClient,
         username: hint ?? current?.username ?? '',
         title: prompt.name === 'select_account' ? 'Choose an account' : 'Sign in',
       });
@@ -132,9 +150,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         missingOIDCScope?: string[];
         missingResourceScopes?: Record<string, string[]>;
       };
+      const scope = typeof params.scope === 'string' ? params.scope.split(' ') : [];
       views.render(ctx, 'consent', {
         title: 'Allow access?',
-        clientName: name,
+        clientName,
+        unverifiedClient,
+        keepsAccess: !!client && willIssueRefreshToken(client, new Set(scope)),
         scopes: describeScopes([
           ...(missing.missingOIDCScope ?? []),
           ...Object.values(missing.missingResourceScopes ?? {}).flat(),
@@ -174,7 +195,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       renderLogin(
         ctx,
         interaction.uid,
-        { clientName: await clientName(interaction.params.client_id), username, error, claims: claimsText },
+        {
+          ...(await describeClient(interaction.params.client_id)),
+          username,
+          error,
+          claims: claimsText,
+        },
         status,
       );
     if (claims === null) return refuse('Claims must be a JSON object, e.g. {"email": "a@example.com"}.', 400);

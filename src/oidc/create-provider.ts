@@ -18,6 +18,7 @@ import {
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
+import { keepUsedAwsRegistrations } from './aws-registrations.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
 
@@ -46,6 +47,7 @@ export function createProvider(deps: ProviderDeps) {
   refuseUnregisteredResponseTypes(provider.Client);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   provider.use(createClientAuthLimits(deps.rateLimits));
+  provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
   provider.use(conformErrors);
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Client, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
 import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
+import { isAwsClient } from './aws-clients.js';
+import { willIssueRefreshToken } from './refresh-token-policy.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -133,13 +135,18 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     async userCodeConfirmSource(
       ctx: KoaContextWithOIDC,
       form: string,
-      client: { clientName?: string; clientId: string },
+      client: Client,
       _deviceInfo: unknown,
       userCode: string,
     ) {
+      // The scopes the device asked for decide whether a refresh token follows (same predicate as issueRefreshToken).
+      const deviceCode = (ctx.oidc.entities as { DeviceCode?: { params?: { scope?: unknown } } }).DeviceCode;
+      const scope = typeof deviceCode?.params?.scope === 'string' ? deviceCode.params.scope.split(' ') : [];
       views.render(ctx as unknown as Context, 'device-confirm', {
         title: 'Confirm the device',
         clientName: client.clientName ?? client.clientId,
+        unverifiedClient: isAwsClient(client),
+        keepsAccess: willIssueRefreshToken(client, new Set(scope)),
         userCode,
         action: formAction(form, '/device'),
         xsrf: hiddenFieldValue(form, 'xsrf'),

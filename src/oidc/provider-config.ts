@@ -8,7 +8,8 @@ import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
 import { formAction, hiddenFieldValue } from './internals.js';
 import { toProviderClient } from './clients.js';
-import { AWS_CLIENT_METADATA, isAwsClient } from './aws-clients.js';
+import { AWS_CLIENT_METADATA, AWS_CLIENT_USED_METADATA, isAwsClient } from './aws-clients.js';
+import { willIssueRefreshToken } from './refresh-token-policy.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -81,17 +82,23 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: {
-      required: (_ctx, client) => config.pkce.requiredForAllClients || client.clientAuthMethod === 'none',
+      // Clients registered anonymously through the AWS API prove nothing with their secret
+      // (whoever registered holds it), so a code must be bound to its requester like a public
+      // client's; with a code_challenge on every code, /token requires the verifier too.
+      required: (_ctx, client) =>
+        config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
     },
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
-    // AWS-registered clients with the refresh_token grant always get one, as at AWS.
-    issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || isAwsClient(client)),
+    issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
-      properties: [AWS_CLIENT_METADATA],
+      properties: [AWS_CLIENT_METADATA, AWS_CLIENT_USED_METADATA],
       validator: (_ctx, key, value) => {
-        if (key === AWS_CLIENT_METADATA && value !== undefined && typeof value !== 'boolean') {
-          throw new errors.InvalidClientMetadata(`${AWS_CLIENT_METADATA} must be a boolean`);
+        if (
+          (key === AWS_CLIENT_METADATA || key === AWS_CLIENT_USED_METADATA) &&
+          value !== undefined &&
+          typeof value !== 'boolean'
+        ) {
+          throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
         }
       },
     },
