@@ -1,9 +1,12 @@
 """Drives Gatehouse's AWS API with botocore, as the AWS CLI and boto3 do.
 
 Usage: botocore_sso_oidc.py <endpoint> <operation> '<json params>'
+Unsigned, unless SIGN_ACCESS_KEY_ID and SIGN_SECRET_ACCESS_KEY are set: then requests are signed
+with SigV4 as botocore signs them (CreateTokenWithIAM), for the region in SIGN_REGION (us-east-1).
 Prints {"ok": <response>} or {"error": <exception name>, "status": <http status>, "body": {...}}.
 """
 import json
+import os
 import sys
 
 import botocore.session
@@ -14,11 +17,17 @@ from botocore.config import Config
 def main():
     endpoint, operation, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     session = botocore.session.get_session()
+    key_id, secret = os.environ.get("SIGN_ACCESS_KEY_ID"), os.environ.get("SIGN_SECRET_ACCESS_KEY")
+    signing = (
+        {"aws_access_key_id": key_id, "aws_secret_access_key": secret, "config": Config(retries={"max_attempts": 1})}
+        if key_id and secret
+        else {"config": Config(signature_version=UNSIGNED, retries={"max_attempts": 1})}
+    )
     client = session.create_client(
         "sso-oidc",
-        region_name="us-east-1",
+        region_name=os.environ.get("SIGN_REGION", "us-east-1"),
         endpoint_url=endpoint,
-        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+        **signing,
     )
     try:
         response = getattr(client, operation)(**params)
