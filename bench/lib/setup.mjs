@@ -76,7 +76,8 @@ export function benchUser(password, username = 'bench', sub = 'bench-user-0001')
 /**
  * Writes Gatehouse's CONFIG_FILE: the bench clients and user over config/default.json. All load
  * comes from one IP, so the per-IP request quotas of the AWS API's unauthenticated operations
- * (20 and 30 a minute by default) are raised; every other setting is the shipped default.
+ * (20 and 30 a minute by default) and the global RegisterClient cap are raised; every other
+ * setting is the shipped default.
  */
 export function writeGatehouseConfig(dir, name, user) {
   const unlimited = { points: 1_000_000_000, windowSeconds: 60, blockSeconds: 60, maxBlockSeconds: 60 };
@@ -85,6 +86,9 @@ export function writeGatehouseConfig(dir, name, user) {
     clients: CLIENTS,
     users: [user],
     rateLimits: { awsRegisterClientPerIp: unlimited, awsStartDeviceAuthorizationPerIp: unlimited },
+    // The global RegisterClient cap (1000 an hour by default) too, so aws-register-client
+    // measures registration, not refusals.
+    aws: { maxRegistrationsPerHour: 1_000_000_000 },
   };
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;

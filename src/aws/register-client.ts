@@ -87,11 +87,9 @@ export async function registerClient(
     throw new AwsApiError(code, e.error_description ?? e.message);
   }
   await deps.beforeStore?.();
-  await store.adapter('Client').upsert(
-    clientId,
-    metadata as never,
-    Math.min(config.aws.unusedRegistrationLifetimeSeconds, lifetime),
-  );
+  await store
+    .adapter('Client')
+    .upsert(clientId, metadata as never, Math.min(config.aws.unusedRegistrationLifetimeSeconds, lifetime));
 
   const base = `${config.issuer}/aws/oidc`;
   return {

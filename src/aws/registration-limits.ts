@@ -24,6 +24,7 @@ export const REGISTRATION_LIMITS = {
  * @see https://www.unicode.org/reports/tr9/ (explicit directional formatting characters)
  * @see https://www.unicode.org/reports/tr36/ (Unicode security considerations)
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const DECEPTIVE = /[\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/u;
 
 /** Throws InvalidClientMetadataException when the name is too long, blank or deceptive. */

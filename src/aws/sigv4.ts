@@ -157,8 +157,9 @@ async function computeSignature(
     { signingDate, signableHeaders: new Set(signedHeaders) },
   );
   return (
-    /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? signed.headers.Authorization))?.[1] ??
-    ''
+    /Signature=([0-9a-f]{64})/.exec(
+      String(signed.headers.authorization ?? signed.headers.Authorization),
+    )?.[1] ?? ''
   );
 }
 

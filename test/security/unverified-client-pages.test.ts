@@ -61,7 +61,8 @@ describe('sign-in and consent pages for applications nobody verified', () => {
     const form = readForm(loginHtml);
     const consent = await ua.submit(new URL(form.action, login.url).href, {
       ...form.fields,
-      ...TEST_USERS.alice,
+      username: TEST_USERS.alice.username,
+      password: TEST_USERS.alice.password,
     });
     const consentHtml = await consent.res.text();
     expect(consentHtml).toContain('Allow access?');
