@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_USERS } from '../support/gatehouse.js';
 import { UserAgent, signIn } from '../support/browserless.js';
 import { approveDevice } from '../support/flows.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /**
  * Trust boundary: anonymous callers of the AWS API's RegisterClient. Anyone can register a
@@ -364,21 +365,25 @@ describe('aws.allowedRedirectUris', () => {
   });
 });
 
-describe('anonymous registrations cannot fill the store', () => {
+describe.each(['memory', 'redis'])('anonymous registrations cannot fill the store (%s store)', (store) => {
   let gh: RunningGatehouse;
   let sso: SSOOIDCClient;
+  let redis: RedisServer | undefined;
   beforeAll(async () => {
+    redis = store === 'redis' ? await startRedisServer() : undefined;
     gh = await startTestGatehouse({
       overrides: {
         deviceFlow: FAST_DEVICE_FLOW,
         aws: { maxRegistrationsPerHour: 4, unusedRegistrationLifetimeSeconds: 2 },
       },
+      ...(redis ? { env: { REDIS_URL: redis.url } } : {}),
     });
     sso = sdk(gh);
   });
   afterAll(async () => {
     sso?.destroy();
     await gh?.stop();
+    await redis?.stop();
   });
 
   it('forgets a registration nobody used, keeps one that obtained a token, then caps registrations globally', async () => {
@@ -438,9 +443,10 @@ describe('anonymous registrations cannot fill the store', () => {
     const metrics = await (await fetch(`${gh.issuer}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_aws_registrations_refused_total\{[^}]*reason="global"[^}]*\} 1/);
   });
+});
 
-  it('keeps a registration that obtained its first token at the standard /token', async () => {
-    // The cap of the suite above is used up: a fresh instance with room.
+describe('the first token at the standard /token', () => {
+  it('keeps the registration that obtained it', async () => {
     const other = await startTestGatehouse({ overrides: { aws: { unusedRegistrationLifetimeSeconds: 2 } } });
     const client = sdk(other);
     try {
