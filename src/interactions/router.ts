@@ -191,18 +191,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     const claimsText = typeof body.claims === 'string' ? body.claims.trim() : '';
     const claims = testMode && claimsText ? parseClaims(claimsText) : undefined;
-    const refuse = async (error: string, status: number) =>
-      renderLogin(
-        ctx,
-        interaction.uid,
-        {
-          ...(await describeClient(interaction.params.client_id)),
-          username,
-          error,
-          claims: claimsText,
-        },
-        status,
-      );
+    const refuse = async (error: string, status: number) => {
+      const { clientName, unverifiedClient } = await describeClient(interaction.params.client_id);
+      const data = { clientName, unverifiedClient, username, error, claims: claimsText };
+      renderLogin(ctx, interaction.uid, data, status);
+    };
     if (claims === null) return refuse('Claims must be a JSON object, e.g. {"email": "a@example.com"}.', 400);
     // Budgets per username (existing or not, so refusals reveal nothing) and per IP.
     const userKey = username.trim().toLowerCase();
