@@ -13,6 +13,7 @@ import { createStoredAccountStore } from './accounts/stored-accounts.js';
 import { createViews } from './http/views.js';
 import { createProviderRef, type ProviderRef } from './oidc/provider-ref.js';
 import { openStore } from './storage/open-store.js';
+import { claimStoreMode } from './storage/store-mode.js';
 import { createApp } from './app.js';
 
 export interface Gatehouse {
@@ -42,6 +43,8 @@ export async function createGatehouse(
   const store = metrics ? instrumentStore(rawStore, storeObserver(metrics)) : rawStore;
   let stopWatchingKeys: (() => void) | undefined;
   try {
+    const modeProblem = await claimStoreMode(store, config.mode);
+    if (modeProblem) throw new ConfigError(`GATEHOUSE_MODE: ${modeProblem}`);
     const views = createViews();
     const configured = createStoredAccountStore(createAccountStore(config.users), store);
     const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;

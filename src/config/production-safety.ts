@@ -46,6 +46,11 @@ export function checkProductionSafety(config: Config): string[] {
       'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',
     );
   }
+  if (config.metrics.enabled && !config.metricsToken && !allowed('open-metrics')) {
+    problems.push(
+      'METRICS_TOKEN: NODE_ENV=production serves /metrics only behind a bearer token (set METRICS_TOKEN, set metrics.enabled to false, or GATEHOUSE_ALLOW_INSECURE=open-metrics)',
+    );
+  }
   if (config.defaultCookieKeys && !allowed('default-cookie-keys')) {
     problems.push(
       'cookies.keys: the shipped development cookie keys are refused in production (set COOKIE_KEYS, or GATEHOUSE_ALLOW_INSECURE=default-cookie-keys)',

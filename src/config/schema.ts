@@ -154,7 +154,11 @@ export const fileConfigSchema = z.strictObject({
   allowInsecure: z.array(z.enum(insecureOptIns())),
 });
 
-/** Names accepted by `allowInsecure` / `GATEHOUSE_ALLOW_INSECURE` to start in production anyway. */
+/**
+ * Names accepted by `allowInsecure` / `GATEHOUSE_ALLOW_INSECURE`: production opt-ins (`all`
+ * covers those), and `test-mode-shared-store`, which `all` does not cover: test mode on Redis is
+ * checked whatever NODE_ENV says and must be asked for by name.
+ */
 export function insecureOptIns() {
   return [
     'memory-store',
@@ -163,6 +167,8 @@ export function insecureOptIns() {
     'demo-accounts',
     'default-cookie-keys',
     'http-issuer',
+    'open-metrics',
+    'test-mode-shared-store',
     'all',
   ] as const;
 }
@@ -190,6 +196,8 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   trustProxy: number;
   /** METRICS_TOKEN: the bearer token /metrics requires, if any. */
   metricsToken: string | undefined;
+  /** TEST_API_TOKEN: the bearer token every /_test request requires in test mode, if any. */
+  testApiToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   allowInsecure: ReadonlySet<InsecureOptIn>;
   /** True when cookie keys are still the ones shipped in config/default.json. */
