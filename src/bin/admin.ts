@@ -87,10 +87,13 @@ async function dispatch(
     case 'clients list': {
       const stored = await store.listKeys('Client:');
       // Stored names come from anyone who could register a client: print them escaped.
-      const rows = config.clients.map((c) => `${safe(c.client_id)}\t(configured)\t${safe(c.client_name ?? '')}`);
+      const rows = config.clients.map(
+        (c) => `${safe(c.client_id)}\t(configured)\t${safe(c.client_name ?? '')}`,
+      );
       for (const key of stored) {
         const meta = await store.adapter('Client').find(key.slice('Client:'.length));
-        if (meta) rows.push(`${safe(String(meta.client_id))}\t(stored)\t${safe(String(meta.client_name ?? ''))}`);
+        if (meta)
+          rows.push(`${safe(String(meta.client_id))}\t(stored)\t${safe(String(meta.client_name ?? ''))}`);
       }
       return print(rows.join('\n') || '(no clients)', 0);
     }
@@ -181,7 +184,9 @@ async function dispatch(
               ? `retiring at ${iso(k.retiresAt)}`
               : 'active';
       return print(
-        record.keys.map((k) => `${safe(String(k.jwk.alg))}\t${safe(String(k.jwk.kid))}\t${status(k)}`).join('\n'),
+        record.keys
+          .map((k) => `${safe(String(k.jwk.alg))}\t${safe(String(k.jwk.kid))}\t${status(k)}`)
+          .join('\n'),
         0,
       );
     }

@@ -8,6 +8,7 @@
  * @see https://www.unicode.org/reports/tr9/ (bidirectional formatting characters)
  * @see https://www.ecma-international.org/publications-and-standards/standards/ecma-48/
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/u;
 const UNSAFE_GLOBAL = new RegExp(`${UNSAFE.source}|\\\\`, 'gu');
 
@@ -21,7 +22,5 @@ export function hasUnsafeCharacters(text: string): boolean {
  * escape cannot be forged by a name that spells one out.
  */
 export function escapeForTerminal(text: string): string {
-  return text.replace(UNSAFE_GLOBAL, (c) =>
-    c === '\\' ? '\\\\' : `\\u{${c.codePointAt(0)!.toString(16)}}`,
-  );
+  return text.replace(UNSAFE_GLOBAL, (c) => (c === '\\' ? '\\\\' : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }

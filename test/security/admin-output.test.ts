@@ -18,6 +18,7 @@ const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url))
 
 /** Anything a terminal would interpret or hide (tab and newline are the command's own layout). */
 const RAW_UNSAFE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/u;
 
 const HOSTILE = {
