@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
-import { signIn, UserAgent } from '../support/browserless.js';
+import { readForm, signIn, UserAgent } from '../support/browserless.js';
 import { redeemCode } from '../support/flows.js';
 
 /**
@@ -110,6 +110,32 @@ describe('session cookies under an https issuer (behind a TLS-terminating proxy)
     const planted = await authorize(session.map((c) => c.replace('__Host-session', '_session')).join('; '));
     expect(planted.status).toBe(303);
     expect(planted.headers.get('location')).toMatch(/^\/interaction\//);
+  });
+});
+
+describe('signing out under an https issuer', () => {
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ env: { ISSUER, TRUST_PROXY: '1' } });
+  });
+  afterAll(() => gh?.stop());
+
+  it('clears the __Host- session cookie with the same attributes', async () => {
+    const ua = new ProxiedAgent(gh.url);
+    await signIn(ua, authorizationUrl(ISSUER).url, TEST_USERS.alice);
+    const { res, url } = await ua.follow(`${ISSUER}/logout`);
+    expect(res.status).toBe(200);
+    const form = readForm(await res.text());
+    const done = await ua.submit(new URL(form.action, url).href, { ...form.fields, logout: 'yes' });
+    expect(done.res.status).toBeLessThan(400);
+    const cleared = ua.setCookies.filter(
+      (c) => c.startsWith('__Host-session=') && /expires=Thu, 01 Jan 1970/i.test(c),
+    );
+    expect(cleared.length).toBeGreaterThan(0);
+    for (const cookie of cleared) {
+      expect(cookie).toMatch(/; secure/i);
+      expect(cookie).toMatch(/; path=\/(;|$)/i);
+    }
   });
 });
 
