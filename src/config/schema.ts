@@ -196,6 +196,10 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   trustProxy: number;
   /** METRICS_TOKEN: the bearer token /metrics requires, if any. */
   metricsToken: string | undefined;
+  /** METRICS_PORT: serve /metrics on this port (on `metricsHost`) instead of the main one. */
+  metricsPort: number | undefined;
+  /** METRICS_HOST: the address the metrics port binds (default 127.0.0.1). */
+  metricsHost: string;
   /** TEST_API_TOKEN: the bearer token every /_test request requires in test mode, if any. */
   testApiToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

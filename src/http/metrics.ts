@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { Context, Next } from 'koa';
+import Koa, { type Context, type Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isStoreUnavailable } from '../storage/store-unavailable.js';
 import { requireBearerToken } from './bearer-token.js';
@@ -116,6 +116,21 @@ export function createMetricsEndpoint(metrics: Metrics, bearerToken: string | un
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   }
+}
+
+/**
+ * The app for METRICS_PORT: `GET /metrics` (behind METRICS_TOKEN when set) and nothing else, so
+ * the operator can keep metrics off the public port by placement (e.g. 127.0.0.1 only).
+ */
+export function createMetricsApp(metrics: Metrics, bearerToken: string | undefined): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(createMetricsEndpoint(metrics, bearerToken));
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'invalid_request', error_description: 'this port serves GET /metrics only' };
+  });
+  return app;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
+import { freePort } from '../support/redis-server.js';
 
 /**
  * Trust boundary: `/metrics`, the operators' door. Its series name routes, clients' traffic and
@@ -25,7 +26,7 @@ describe('/metrics in production', () => {
     }
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as Error).message).toBe(
-      'METRICS_TOKEN: NODE_ENV=production serves /metrics only behind a bearer token (set METRICS_TOKEN, set metrics.enabled to false, or GATEHOUSE_ALLOW_INSECURE=open-metrics)',
+      'METRICS_TOKEN: NODE_ENV=production serves /metrics only behind a bearer token (set METRICS_TOKEN, or METRICS_PORT on a loopback METRICS_HOST, or metrics.enabled false, or GATEHOUSE_ALLOW_INSECURE=open-metrics)',
     );
   });
 
@@ -37,6 +38,18 @@ describe('/metrics in production', () => {
       GATEHOUSE_ALLOW_INSECURE: `${PRODUCTION.GATEHOUSE_ALLOW_INSECURE},open-metrics`,
     };
     expect(loadConfig({ env: open }).allowInsecure.has('open-metrics')).toBe(true);
+  });
+
+  it('starts with METRICS_PORT on a loopback address, but not on a public one without the token', () => {
+    expect(loadConfig({ env: { ...PRODUCTION, METRICS_PORT: '9464' } }).metricsHost).toBe('127.0.0.1');
+    expect(() =>
+      loadConfig({ env: { ...PRODUCTION, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' } }),
+    ).toThrow(/^METRICS_TOKEN: NODE_ENV=production serves \/metrics only behind a bearer token/);
+    expect(
+      loadConfig({
+        env: { ...PRODUCTION, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', METRICS_TOKEN: TOKEN },
+      }).metricsPort,
+    ).toBe(9464);
   });
 
   it('refuses a METRICS_TOKEN too short to be a secret', () => {
@@ -75,5 +88,36 @@ describe('/metrics behind METRICS_TOKEN', () => {
     const res = await fetch(`${gh.issuer}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('gatehouse_http_requests_total');
+  });
+});
+
+describe('/metrics on METRICS_PORT', () => {
+  let gh: RunningGatehouse;
+  let metricsPort: number;
+  beforeAll(async () => {
+    metricsPort = await freePort();
+    gh = await startTestGatehouse({ env: { METRICS_PORT: String(metricsPort) } });
+  });
+  afterAll(() => gh?.stop());
+
+  it('is not served on the public port', async () => {
+    const res = await fetch(`${gh.issuer}/metrics`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain('gatehouse_');
+  });
+
+  it('is served on the metrics port, bound to 127.0.0.1 only, and nothing else is', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('gatehouse_http_requests_total');
+    expect(gh.metricsServer?.address()).toMatchObject({ address: '127.0.0.1', port: metricsPort });
+    const other = await fetch(`http://127.0.0.1:${metricsPort}/.well-known/openid-configuration`);
+    expect(other.status).toBe(404);
+  });
+
+  it('closes with the server', async () => {
+    const server = gh.metricsServer!;
+    await gh.stop();
+    expect(server.listening).toBe(false);
   });
 });
