@@ -23,13 +23,15 @@ export function storeKeyPrefix(config: Pick<Config, 'mode' | 'redis'>): string {
  */
 export async function claimStoreMode(store: Store, mode: Config['mode']): Promise<string | undefined> {
   let marked = await store.getRecord<string>(MODE_RECORD);
-  if (marked === undefined) {
-    if (mode === 'test') {
-      const unmarked = (await store.listKeys('')).filter((key) => key !== `rec:${MODE_RECORD}`);
-      if (unmarked.length) {
-        return `the store already holds ${unmarked.length} keys not created by test mode (e.g. "${unmarked[0]}"): test mode refuses to run where it could read or reset another deployment's state (use another redis.keyPrefix or database)`;
-      }
+  if (marked === undefined && mode === 'test') {
+    const unmarked = (await store.listKeys('')).filter((key) => key !== `rec:${MODE_RECORD}`);
+    // Keys may be a test-mode instance's that marked the store since we looked: look again.
+    marked = unmarked.length ? await store.getRecord<string>(MODE_RECORD) : undefined;
+    if (unmarked.length && marked === undefined) {
+      return `the store already holds ${unmarked.length} keys not created by test mode (e.g. "${unmarked[0]}"): test mode refuses to run where it could read or reset another deployment's state (use another redis.keyPrefix or database)`;
     }
+  }
+  if (marked === undefined) {
     // Two instances starting at once: whichever marks first decides, the other compares.
     if (!(await store.setRecordIfAbsent(MODE_RECORD, mode))) {
       marked = await store.getRecord<string>(MODE_RECORD);

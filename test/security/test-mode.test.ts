@@ -194,6 +194,13 @@ describe('the store mode mark (rec:mode)', () => {
     expect(await raw.keys('b:*')).toEqual(['b:test-mode:Client:legacy']);
   });
 
+  it('lets several test-mode instances start on one namespace at once', async () => {
+    const prefix = { redis: { keyPrefix: 'd:', commandTimeoutMs: 1500, connectTimeoutMs: 2000 } };
+    const started = await Promise.all([1, 2, 3].map(() => startTestMode(redis.url, {}, prefix)));
+    for (const gh of started) await gh.stop();
+    expect(await raw.get('d:test-mode:rec:mode')).toBe('"test"');
+  });
+
   it('standard mode refuses a store marked for test mode', async () => {
     const testMode = await startTestMode(
       redis.url,
