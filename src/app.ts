@@ -56,7 +56,10 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createRequestId(logger));
   if (deps.metrics) {
     app.use(createHttpMetrics(deps.metrics));
-    app.use(createMetricsEndpoint(deps.metrics, config.metricsToken));
+    // With METRICS_PORT, /metrics is served there only (see createMetricsApp).
+    if (config.metricsPort === undefined) {
+      app.use(createMetricsEndpoint(deps.metrics, config.metricsToken));
+    }
   }
   app.use(createErrorHandler({ views, logger }));
   app.use(createRetryAfter());

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './http/logger.js';
-import { createMetrics, storeObserver } from './http/metrics.js';
+import { createMetrics, createMetricsApp, storeObserver } from './http/metrics.js';
 import { createRateLimits } from './http/rate-limits.js';
 import { instrumentStore } from './storage/instrument-store.js';
 import type { Config } from './config/schema.js';
@@ -13,11 +13,14 @@ import { createStoredAccountStore } from './accounts/stored-accounts.js';
 import { createViews } from './http/views.js';
 import { createProviderRef, type ProviderRef } from './oidc/provider-ref.js';
 import { openStore } from './storage/open-store.js';
+import { claimStoreMode } from './storage/store-mode.js';
 import { createApp } from './app.js';
 
 export interface Gatehouse {
   config: Readonly<Config>;
   app: ReturnType<typeof createApp>;
+  /** The app for METRICS_PORT, when metrics are served on a port of their own. */
+  metricsApp: ReturnType<typeof createMetricsApp> | undefined;
   /** The provider in use (replaced when the signing keys in effect change). */
   readonly provider: ProviderRef['current'];
   providers: ProviderRef;
@@ -42,6 +45,8 @@ export async function createGatehouse(
   const store = metrics ? instrumentStore(rawStore, storeObserver(metrics)) : rawStore;
   let stopWatchingKeys: (() => void) | undefined;
   try {
+    const modeProblem = await claimStoreMode(store, config.mode);
+    if (modeProblem) throw new ConfigError(`GATEHOUSE_MODE: ${modeProblem}`);
     const views = createViews();
     const configured = createStoredAccountStore(createAccountStore(config.users), store);
     const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;
@@ -83,6 +88,10 @@ export async function createGatehouse(
     return {
       config,
       app,
+      metricsApp:
+        metrics && config.metricsPort !== undefined
+          ? createMetricsApp(metrics, config.metricsToken)
+          : undefined,
       providers: providers.ref,
       get provider() {
         return providers.ref.current;
@@ -128,6 +137,8 @@ export interface StartOptions extends LoadConfigOptions {
 
 export interface RunningGatehouse extends Gatehouse {
   server: Server;
+  /** Listening on METRICS_PORT, when set. */
+  metricsServer: Server | undefined;
   issuer: string;
   url: string;
   stop(): Promise<void>;
@@ -160,24 +171,51 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Runnin
     throw err;
   }
   server.on('request', gatehouse.app.callback());
-  if (!server.listening) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, options.host, () => resolve());
-    });
+  let metricsServer: Server | undefined;
+  try {
+    if (!server.listening) await listen(server, port, options.host);
+    if (gatehouse.metricsApp) {
+      metricsServer = createServer(gatehouse.metricsApp.callback());
+      await listen(metricsServer, gatehouse.config.metricsPort!, gatehouse.config.metricsHost);
+    }
+  } catch (err) {
+    server.close();
+    metricsServer?.close();
+    await gatehouse.close();
+    throw err;
   }
+  const closeStore = gatehouse.close;
   const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : 'localhost'}:${port}`;
+  // The metrics port closes with the store (main.ts closes the main server first, gracefully).
+  const close = async () => {
+    if (metricsServer?.listening) {
+      await new Promise<void>((resolve) => {
+        metricsServer.close(() => resolve());
+        metricsServer.closeAllConnections();
+      });
+    }
+    await closeStore();
+  };
   // Assign onto the object (not a spread copy) so its `provider` getter stays live.
   return Object.assign(gatehouse, {
     server,
+    metricsServer,
     issuer: gatehouse.config.issuer,
     url,
+    close,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await gatehouse.close();
+      await close();
     },
+  });
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
   });
 }

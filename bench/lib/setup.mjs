@@ -110,5 +110,7 @@ export function gatehouseEnv({ port, redisUrl, configFile, workers, allowInsecur
     // No TLS on the loopback bench: the only opt-in ("http-issuer"), plus plain-text passwords for
     // the comparison run.
     GATEHOUSE_ALLOW_INSECURE: allowInsecure.join(','),
+    // Production serves /metrics only behind a token; metrics stay on, as in production.
+    METRICS_TOKEN: 'bench-metrics-token-0123456789',
   };
 }

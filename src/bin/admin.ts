@@ -9,6 +9,7 @@ import type { Store } from '../storage/store.js';
 import { hashPassword } from '../accounts/password.js';
 import { listStoredUsers, removeStoredUser, saveStoredUser } from '../accounts/stored-accounts.js';
 import { KEY_RECORD, readKeyRecord, rotateSigningKeys } from '../keys/signing-keys.js';
+import { escapeForTerminal as safe, hasUnsafeCharacters } from './terminal-text.js';
 
 const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehouse-admin <command>)
 
@@ -45,6 +46,16 @@ async function run(): Promise<number> {
   });
   const [area, command, arg] = positionals;
   if (values.help || !area) return print(USAGE, 0);
+  // Names given here are stored and later printed, to this operator or another: refuse what
+  // could rewrite a terminal or disguise one name as another (see terminal-text.ts).
+  const given = [...positionals, ...Object.values(values).flatMap((v) => (typeof v === 'boolean' ? [] : v))];
+  const unsafe = given.find((v) => v !== undefined && hasUnsafeCharacters(v));
+  if (unsafe !== undefined) {
+    return print(
+      `gatehouse-admin: refusing "${safe(unsafe)}": control, bidirectional and zero-width characters are not allowed`,
+      2,
+    );
+  }
   if (area === 'config' && command === 'check') {
     const config = loadConfig({ env: arg ? { ...process.env, CONFIG_FILE: arg } : process.env });
     return print(
@@ -75,10 +86,14 @@ async function dispatch(
   switch (`${area} ${command ?? ''}`) {
     case 'clients list': {
       const stored = await store.listKeys('Client:');
-      const rows = config.clients.map((c) => `${c.client_id}\t(configured)\t${c.client_name ?? ''}`);
+      // Stored names come from anyone who could register a client: print them escaped.
+      const rows = config.clients.map(
+        (c) => `${safe(c.client_id)}\t(configured)\t${safe(c.client_name ?? '')}`,
+      );
       for (const key of stored) {
         const meta = await store.adapter('Client').find(key.slice('Client:'.length));
-        if (meta) rows.push(`${String(meta.client_id)}\t(stored)\t${String(meta.client_name ?? '')}`);
+        if (meta)
+          rows.push(`${safe(String(meta.client_id))}\t(stored)\t${safe(String(meta.client_name ?? ''))}`);
       }
       return print(rows.join('\n') || '(no clients)', 0);
     }
@@ -126,8 +141,8 @@ async function dispatch(
     case 'users list': {
       const stored = await listStoredUsers(store);
       const rows = [
-        ...config.users.map((u) => `${u.username}\t${u.claims.sub}\t(configured)`),
-        ...stored.map((u) => `${u.username}\t${u.claims.sub}\t(stored)`),
+        ...config.users.map((u) => `${safe(u.username)}\t${safe(u.claims.sub)}\t(configured)`),
+        ...stored.map((u) => `${safe(u.username)}\t${safe(String(u.claims.sub))}\t(stored)`),
       ];
       return print(rows.join('\n') || '(no users)', 0);
     }
@@ -168,7 +183,12 @@ async function dispatch(
             : k.retiresAt
               ? `retiring at ${iso(k.retiresAt)}`
               : 'active';
-      return print(record.keys.map((k) => `${k.jwk.alg}\t${k.jwk.kid}\t${status(k)}`).join('\n'), 0);
+      return print(
+        record.keys
+          .map((k) => `${safe(String(k.jwk.alg))}\t${safe(String(k.jwk.kid))}\t${status(k)}`)
+          .join('\n'),
+        0,
+      );
     }
     case 'keys rotate': {
       const record = await rotateSigningKeys(store, {

@@ -7,7 +7,8 @@ const USAGE = `usage: gatehouse [--test] [--port N] [--host H] [--config FILE]
 
   --test         test-IdP mode: any username signs in, /_test API (refused in production)
   --port N       port to listen on (0 picks a free one; default: PORT or 3000)
-  --host H       address to bind (default: all)
+  --host H       address to bind (default: 127.0.0.1 with --test, else all;
+                 e.g. --host 0.0.0.0 for a test IdP in a container)
   --config FILE  configuration file merged over the defaults (same as CONFIG_FILE)
 
 Prints the issuer on stdout once it is ready; logs go to stderr.`;
@@ -37,7 +38,8 @@ async function run() {
     const gatehouse = await startGatehouse({
       env,
       port,
-      host: values.host,
+      // A test IdP signs anyone in: reachable from this machine only, unless asked otherwise.
+      host: values.host ?? (values.test ? '127.0.0.1' : undefined),
       mode: values.test ? 'test' : undefined,
       logToStderr: true,
     });

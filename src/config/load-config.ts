@@ -25,6 +25,9 @@ const envSchema = z.object({
   GATEHOUSE_ALLOW_INSECURE: z.string().optional(),
   GATEHOUSE_MODE: z.enum(['standard', 'test']).optional(),
   METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  TEST_API_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   TRUST_PROXY: z
     .string()
     .regex(/^(true|false|[0-9]+)$/, 'expected true, false or the number of proxies in front')
@@ -103,6 +106,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
       'GATEHOUSE_MODE: test mode (any user signs in) is refused when NODE_ENV=production',
     );
   }
+  // Whatever NODE_ENV says (staging, unset, …): test mode on a shared store could mint tokens for
+  // whoever else uses it, so it needs the opt-in by name (`all` does not cover it).
+  if (mode === 'test' && redisConnection && !allowInsecure.has('test-mode-shared-store')) {
+    throw new ConfigError(
+      'GATEHOUSE_MODE: test mode (any user signs in) runs on the in-memory store only; to run it on REDIS_URL anyway (in its own key namespace), set GATEHOUSE_ALLOW_INSECURE=test-mode-shared-store',
+    );
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError('METRICS_PORT: must differ from PORT (it serves /metrics on its own)');
+  }
   const config: Config = {
     ...file,
     cookies: { keys: cookieKeys },
@@ -111,6 +124,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     redisUrl: env.REDIS_URL || undefined,
     redisConnection,
     metricsToken: env.METRICS_TOKEN,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
+    testApiToken: env.TEST_API_TOKEN,
     trustProxy:
       !env.TRUST_PROXY || env.TRUST_PROXY === 'false'
         ? 0

@@ -8,6 +8,11 @@ export function isPasswordHash(password: string): boolean {
   return /^\$(argon2id|argon2i|argon2d|scrypt)\$/.test(password);
 }
 
+/** True for addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /**
  * Lists why this configuration must not serve production traffic, each with the opt-in that
  * overrides it. Empty outside production. Signing keys are checked when they are loaded.
@@ -44,6 +49,13 @@ export function checkProductionSafety(config: Config): string[] {
   if (new URL(config.issuer).protocol !== 'https:' && !allowed('http-issuer')) {
     problems.push(
       'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',
+    );
+  }
+  // A metrics port on a loopback address is private by placement; anything else needs the token.
+  const privatePort = config.metricsPort !== undefined && isLoopback(config.metricsHost);
+  if (config.metrics.enabled && !config.metricsToken && !privatePort && !allowed('open-metrics')) {
+    problems.push(
+      'METRICS_TOKEN: NODE_ENV=production serves /metrics only behind a bearer token (set METRICS_TOKEN, or METRICS_PORT on a loopback METRICS_HOST, or metrics.enabled false, or GATEHOUSE_ALLOW_INSECURE=open-metrics)',
     );
   }
   if (config.defaultCookieKeys && !allowed('default-cookie-keys')) {

@@ -173,7 +173,11 @@ export const fileConfigSchema = z.strictObject({
   allowInsecure: z.array(z.enum(insecureOptIns())),
 });
 
-/** Names accepted by `allowInsecure` / `GATEHOUSE_ALLOW_INSECURE` to start in production anyway. */
+/**
+ * Names accepted by `allowInsecure` / `GATEHOUSE_ALLOW_INSECURE`: production opt-ins (`all`
+ * covers those), and `test-mode-shared-store`, which `all` does not cover: test mode on Redis is
+ * checked whatever NODE_ENV says and must be asked for by name.
+ */
 export function insecureOptIns() {
   return [
     'memory-store',
@@ -182,6 +186,8 @@ export function insecureOptIns() {
     'demo-accounts',
     'default-cookie-keys',
     'http-issuer',
+    'open-metrics',
+    'test-mode-shared-store',
     'all',
   ] as const;
 }
@@ -209,6 +215,12 @@ export interface Config extends Omit<FileConfig, 'allowInsecure'> {
   trustProxy: number;
   /** METRICS_TOKEN: the bearer token /metrics requires, if any. */
   metricsToken: string | undefined;
+  /** METRICS_PORT: serve /metrics on this port (on `metricsHost`) instead of the main one. */
+  metricsPort: number | undefined;
+  /** METRICS_HOST: the address the metrics port binds (default 127.0.0.1). */
+  metricsHost: string;
+  /** TEST_API_TOKEN: the bearer token every /_test request requires in test mode, if any. */
+  testApiToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   allowInsecure: ReadonlySet<InsecureOptIn>;
   /** True when cookie keys are still the ones shipped in config/default.json. */

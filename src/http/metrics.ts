@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import { timingSafeEqual } from 'node:crypto';
-import type { Context, Next } from 'koa';
+import Koa, { type Context, type Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isStoreUnavailable } from '../storage/store-unavailable.js';
+import { requireBearerToken } from './bearer-token.js';
 
 /**
  * Prometheus metrics (prom-client): HTTP traffic per route and status, tokens issued per grant
@@ -105,27 +105,38 @@ export function createHttpMetrics(metrics: Metrics) {
   };
 }
 
-/** GET /metrics in the Prometheus text format, behind a bearer token when one is configured. */
+/**
+ * GET /metrics in the Prometheus text format, behind a bearer token when one is configured
+ * (production refuses to start without one unless `open-metrics` is allowed, see
+ * config/production-safety.ts).
+ */
 export function createMetricsEndpoint(metrics: Metrics, bearerToken: string | undefined) {
-  const expected = bearerToken ? Buffer.from(`Bearer ${bearerToken}`) : undefined;
+  const guard = bearerToken ? requireBearerToken(bearerToken, 'metrics') : undefined;
   return function metricsEndpoint(ctx: Context, next: Next) {
-    return ctx.path === '/metrics' && ctx.method === 'GET' ? serve(ctx) : next();
+    if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
+    return guard ? guard(ctx, () => serve(ctx)) : serve(ctx);
   };
 
   async function serve(ctx: Context) {
-    if (expected) {
-      const given = Buffer.from(ctx.get('authorization'));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        ctx.status = 401;
-        ctx.set('www-authenticate', 'Bearer realm="metrics"');
-        ctx.body = { error: 'invalid_token', error_description: 'a valid metrics bearer token is required' };
-        return;
-      }
-    }
     ctx.set('cache-control', 'no-store');
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   }
+}
+
+/**
+ * The app for METRICS_PORT: `GET /metrics` (behind METRICS_TOKEN when set) and nothing else, so
+ * the operator can keep metrics off the public port by placement (e.g. 127.0.0.1 only).
+ */
+export function createMetricsApp(metrics: Metrics, bearerToken: string | undefined): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(createMetricsEndpoint(metrics, bearerToken));
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'invalid_request', error_description: 'this port serves GET /metrics only' };
+  });
+  return app;
 }
 
 /**

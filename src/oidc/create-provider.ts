@@ -14,6 +14,7 @@ import { conformErrors } from './conform-errors.js';
 import {
   addAtHashAtTokenEndpoint,
   includeSidForAllClients,
+  makeReplayDetectionAtomic,
   refuseUnregisteredResponseTypes,
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
@@ -45,6 +46,7 @@ export function createProvider(deps: ProviderDeps) {
   addAtHashAtTokenEndpoint(provider.IdToken);
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
+  makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   provider.use(createClientAuthLimits(deps.rateLimits));
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));

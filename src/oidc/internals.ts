@@ -3,7 +3,9 @@
  * Keep every such dependency here, typed, so an upgrade has one place to check.
  */
 
+import { createHash } from 'node:crypto';
 import { errors } from 'oidc-provider';
+import type { Store } from '../storage/store.js';
 
 /**
  * Reads a hidden input's value out of a form that oidc-provider hands to a page source
@@ -90,5 +92,22 @@ export function refuseUnregisteredResponseTypes(Client: { prototype: unknown }):
   proto.responseTypeAllowed = function responseTypeAllowed(this: unknown, type: string) {
     if (allowed.call(this, type)) return true;
     throw new errors.UnauthorizedClient('requested response_type is not allowed for this client');
+  };
+}
+
+interface ReplayDetectionModel {
+  unique(iss: string, jti: string, exp: number): Promise<boolean>;
+}
+
+/**
+ * oidc-provider's replay check (DPoP proof `jti`s, client assertion `jti`s) reads the record,
+ * then writes it: two copies of one proof sent at once could both pass. Replace it with one
+ * `setRecordIfAbsent` (SET NX on Redis), so exactly one use of a `jti` wins, on every instance.
+ */
+export function makeReplayDetectionAtomic(model: object, store: Store): void {
+  (model as ReplayDetectionModel).unique = async (iss, jti, exp) => {
+    const id = createHash('sha256').update(`${iss}${jti}`).digest('base64url');
+    const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
+    return store.setRecordIfAbsent(`replay:${id}`, 1, ttl);
   };
 }

@@ -30,6 +30,29 @@ export function supportedScopes(config: Config): string[] {
   ];
 }
 
+/**
+ * Cookie names and options. With an https issuer (which never has a path) the session cookie is
+ * `__Host-session`: browsers then accept it only with `Secure`, `Path=/` and no `Domain`, so no
+ * sibling subdomain or plain-http page can set or shadow it. The interaction cookies keep their
+ * names: oidc-provider scopes them to `/interaction/<uid>` and `/authorize/<uid>` paths, which the
+ * `__Host-` prefix forbids.
+ *
+ * @see https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2
+ */
+export function sessionCookies(config: Config): NonNullable<Configuration['cookies']> {
+  const https = new URL(config.issuer).protocol === 'https:';
+  return {
+    keys: [...config.cookies.keys],
+    names: {
+      session: https ? '__Host-session' : '_session',
+      interaction: '_interaction',
+      resume: '_interaction_resume',
+    },
+    long: { signed: true, httpOnly: true, sameSite: 'lax', ...(https ? { secure: true, path: '/' } : {}) },
+    short: { signed: true, httpOnly: true, sameSite: 'lax' },
+  };
+}
+
 /** Human-readable messages for the error page, by OAuth error code. */
 const ERROR_MESSAGES: Record<string, string> = {
   invalid_request: 'The request was not valid.',
@@ -64,11 +87,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     clients: config.clients.map(toProviderClient),
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],
-    cookies: {
-      keys: [...config.cookies.keys],
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
-      short: { signed: true, httpOnly: true, sameSite: 'lax' },
-    },
+    cookies: sessionCookies(config),
     claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
     scopes: supportedScopes(config),
     acrValues: [...config.acrValues],
@@ -161,6 +180,12 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         },
       },
       userinfo: { enabled: true },
+      // DPoP (RFC 9449), advertised in discovery: a token requested with a DPoP proof is bound to
+      // the proof's key and accepted only with a fresh proof by that key (never as a Bearer
+      // token); a public client's refresh token is bound too. Proofs must be recent (iat within
+      // the library's window) and each jti is accepted once (store-backed, see internals.ts
+      // makeReplayDetectionAtomic). No server nonces: that needs a secret shared by all instances.
+      dPoP: { enabled: true, allowReplay: false },
       deviceFlow: {
         enabled: true,
         charset: config.deviceFlow.userCodeCharset,

@@ -15,7 +15,10 @@ import { StoreUnavailableError } from './store-unavailable.js';
  *   `uid:<uid>`             string: Session id by uid, same TTL as the session
  *   `userCode:<userCode>`   string: DeviceCode id by user code, same TTL as the device code
  *   `grant:<grantId>`       set of `<Model>:<id>` keys of a grant; TTL = the longest member's
- *   `rec:<key>`             Gatehouse's own records (signing keys, device polling, counters), JSON
+ *   `rec:<key>`             Gatehouse's own records (signing keys, device polling, counters), JSON;
+ *                           `rec:mode` names the mode whose state this is (see store-mode.ts)
+ *
+ * Test mode appends `test-mode:` to the prefix (open-store.ts), so its keys never mix with these.
  *
  * Every command touches one key, so nothing can fail with CROSSSLOT on a cluster; the
  * check-and-consume of a code or token is one Lua script on its one key, so of any number of

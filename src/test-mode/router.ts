@@ -11,11 +11,16 @@ import { defaultTestClaims } from '../accounts/test-accounts.js';
 import { AppError } from '../http/app-error.js';
 import { supportedScopes } from '../oidc/provider-config.js';
 import { mintTokens } from './mint-tokens.js';
+import { requireBearerToken } from '../http/bearer-token.js';
+import { MODE_RECORD } from '../storage/store-mode.js';
 
 export const TEST_API_PREFIX = '/_test';
 
-/** Gatehouse's own records that survive a reset: the signing keys every instance shares. */
-const KEPT_ON_RESET = new Set(['rec:signing-keys']);
+/**
+ * Gatehouse's own records that survive a reset: the signing keys every instance shares, and the
+ * mark saying this store (or, on Redis, this key namespace) is test mode's.
+ */
+const KEPT_ON_RESET = new Set(['rec:signing-keys', `rec:${MODE_RECORD}`]);
 const TOKEN_STATE =
   /^(AccessToken|RefreshToken|AuthorizationCode|DeviceCode|ClientCredentials|BackchannelAuthenticationRequest|Grant|Session|Interaction|grant|uid|userCode):/;
 
@@ -34,7 +39,12 @@ const tokenSchema = z
 /**
  * The runtime test API, served only in test mode: clients, users, next-login claims, minted
  * tokens, revoke-all and reset. JSON in, JSON out; errors in the OAuth `{ error,
- * error_description }` shape (rendered by the top-level error handler).
+ * error_description }` shape (rendered by the top-level error handler). With TEST_API_TOKEN set,
+ * every request needs it as a bearer token.
+ *
+ * Reset and revoke-all delete only keys of this store, which in test mode is the in-memory one
+ * or a Redis key namespace of test mode's own (see storage/store-mode.ts): never standard-mode
+ * state.
  */
 export function createTestApiRouter(deps: {
   providers: ProviderRef;
@@ -44,6 +54,8 @@ export function createTestApiRouter(deps: {
 }) {
   const { providers, store, accounts, config } = deps;
   const router = new Router({ prefix: TEST_API_PREFIX });
+  // First, so that nothing (not even the body) is read for a caller without the token.
+  if (config.testApiToken) router.use(requireBearerToken(config.testApiToken, 'test API'));
   router.use(
     bodyParser({
       enableTypes: ['json'],

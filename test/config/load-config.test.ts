@@ -228,7 +228,9 @@ describe('loadConfig', () => {
         WORKERS: '3',
         LOG_LEVEL: 'warn',
         METRICS_TOKEN: 'a-metrics-token-0123456789',
+        TEST_API_TOKEN: 'a-test-api-token-0123456789',
         GATEHOUSE_MODE: 'test',
+        GATEHOUSE_ALLOW_INSECURE: 'test-mode-shared-store',
       },
     });
     expect(config).toMatchObject({
@@ -242,6 +244,7 @@ describe('loadConfig', () => {
       workers: 3,
       logLevel: 'warn',
       metricsToken: 'a-metrics-token-0123456789',
+      testApiToken: 'a-test-api-token-0123456789',
       mode: 'test',
     });
     expect(loadConfig({ env: { GATEHOUSE_MODE: 'test' }, mode: 'standard' }).mode).toBe('standard');
@@ -270,7 +273,7 @@ describe('loadConfig', () => {
       ],
       [
         { GATEHOUSE_ALLOW_INSECURE: 'memory-store,everything' },
-        'GATEHOUSE_ALLOW_INSECURE: unknown value "everything" (expected memory-store, dev-keys, plain-passwords, demo-accounts, default-cookie-keys, http-issuer, all)',
+        'GATEHOUSE_ALLOW_INSECURE: unknown value "everything" (expected memory-store, dev-keys, plain-passwords, demo-accounts, default-cookie-keys, http-issuer, open-metrics, test-mode-shared-store, all)',
       ],
     ])('%j', (env, message) => {
       expect(configError(env).message).toBe(message);

@@ -82,6 +82,7 @@ describe('the process entry (node dist/main.js)', () => {
       'users.0.username',
       'clients.0.client_id',
       'ISSUER',
+      'METRICS_TOKEN',
       'cookies.keys',
     ]);
     for (const optIn of [
@@ -89,6 +90,7 @@ describe('the process entry (node dist/main.js)', () => {
       'plain-passwords',
       'demo-accounts',
       'http-issuer',
+      'open-metrics',
       'default-cookie-keys',
     ]) {
       expect(stderr).toContain(`GATEHOUSE_ALLOW_INSECURE=${optIn}`);
@@ -98,7 +100,8 @@ describe('the process entry (node dist/main.js)', () => {
   it('refuses generated signing keys on the memory store in production, naming jwks', async () => {
     const { code, stderr } = await runMain({
       NODE_ENV: 'production',
-      GATEHOUSE_ALLOW_INSECURE: 'memory-store,plain-passwords,demo-accounts,http-issuer,default-cookie-keys',
+      GATEHOUSE_ALLOW_INSECURE:
+        'memory-store,plain-passwords,demo-accounts,http-issuer,open-metrics,default-cookie-keys',
     });
     expect(code).toBe(1);
     expect(stderr).toBe(

@@ -17,6 +17,8 @@ const REASONS = {
     'clients.0.client_id: the demo client is refused in production (or GATEHOUSE_ALLOW_INSECURE=demo-accounts)',
   'http-issuer':
     'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',
+  'open-metrics':
+    'METRICS_TOKEN: NODE_ENV=production serves /metrics only behind a bearer token (set METRICS_TOKEN, or METRICS_PORT on a loopback METRICS_HOST, or metrics.enabled false, or GATEHOUSE_ALLOW_INSECURE=open-metrics)',
   'default-cookie-keys':
     'cookies.keys: the shipped development cookie keys are refused in production (set COOKIE_KEYS, or GATEHOUSE_ALLOW_INSECURE=default-cookie-keys)',
 };
@@ -48,6 +50,7 @@ describe('NODE_ENV=production', () => {
       'demo-user',
       'demo-client',
       'http-issuer',
+      'open-metrics',
       'default-cookie-keys',
     ]);
   });
@@ -58,6 +61,7 @@ describe('NODE_ENV=production', () => {
     ['demo-accounts', ['demo-user', 'demo-client']],
     ['default-cookie-keys', ['default-cookie-keys']],
     ['http-issuer', ['http-issuer']],
+    ['open-metrics', ['open-metrics']],
     ['dev-keys', []], // signing keys are checked later, by createGatehouse
   ] as [string, Reason[]][])('GATEHOUSE_ALLOW_INSECURE=%s allows only that', (optIn, allowed) => {
     expect(refusals({ NODE_ENV: 'production', GATEHOUSE_ALLOW_INSECURE: optIn })).toEqual(
@@ -69,7 +73,7 @@ describe('NODE_ENV=production', () => {
     const env = { NODE_ENV: 'production' };
     expect(
       refusals({ ...env, GATEHOUSE_ALLOW_INSECURE: ' memory-store , demo-accounts,http-issuer ' }),
-    ).toEqual(['plain-passwords', 'default-cookie-keys']);
+    ).toEqual(['plain-passwords', 'open-metrics', 'default-cookie-keys']);
     expect(refusals({ ...env, GATEHOUSE_ALLOW_INSECURE: 'all' })).toEqual([]);
     expect(loadConfig({ env: { ...env, GATEHOUSE_ALLOW_INSECURE: 'all' } }).production).toBe(true);
   });
@@ -78,7 +82,7 @@ describe('NODE_ENV=production', () => {
     const path = files.write({ allowInsecure: ['memory-store', 'plain-passwords', 'demo-accounts'] });
     expect(
       refusals({ NODE_ENV: 'production', CONFIG_FILE: path, GATEHOUSE_ALLOW_INSECURE: 'http-issuer' }),
-    ).toEqual(['default-cookie-keys']);
+    ).toEqual(['open-metrics', 'default-cookie-keys']);
   });
 
   it('the fixes the messages name make the refusals go away', () => {
@@ -88,6 +92,7 @@ describe('NODE_ENV=production', () => {
         ISSUER: 'https://id.example.com',
         COOKIE_KEYS: 'a-production-cookie-key-0123456789',
         REDIS_URL: 'redis://127.0.0.1:6379',
+        METRICS_TOKEN: 'a-metrics-token-0123456789',
         GATEHOUSE_ALLOW_INSECURE: 'demo-accounts,plain-passwords',
       }),
     ).toEqual([]);
@@ -120,6 +125,7 @@ describe('NODE_ENV=production', () => {
       NODE_ENV: 'production',
       ISSUER: 'https://id.example.com',
       COOKIE_KEYS: 'a-production-cookie-key-0123456789',
+      METRICS_TOKEN: 'a-metrics-token-0123456789',
       CONFIG_FILE: files.write(file),
       GATEHOUSE_ALLOW_INSECURE: allow,
       LOG_LEVEL: 'silent',

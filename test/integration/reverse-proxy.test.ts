@@ -42,6 +42,7 @@ describe('an http issuer in production', () => {
     NODE_ENV: 'production',
     REDIS_URL: 'redis://127.0.0.1:1',
     COOKIE_KEYS: 'a-production-cookie-key-0123456789',
+    METRICS_TOKEN: 'a-metrics-token-0123456789',
     GATEHOUSE_ALLOW_INSECURE: 'demo-accounts,plain-passwords',
   };
 
