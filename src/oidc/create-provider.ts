@@ -13,6 +13,7 @@ import { createDeviceFlow, requireDeviceSession } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
 import {
   addAtHashAtTokenEndpoint,
+  beforeClientAuthentication,
   includeSidForAllClients,
   refuseUnregisteredResponseTypes,
 } from './internals.js';
@@ -45,7 +46,9 @@ export function createProvider(deps: ProviderDeps) {
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
-  provider.use(createClientAuthLimits(deps.rateLimits));
+  const clientAuthLimits = createClientAuthLimits(deps.rateLimits);
+  beforeClientAuthentication(provider, clientAuthLimits.check);
+  provider.use(clientAuthLimits.recordFailures);
   provider.use(conformErrors);
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);
