@@ -14,7 +14,7 @@ describe('rate limits', () => {
       overrides: {
         rateLimits: {
           ...GENEROUS_RATE_LIMITS,
-          loginPerUsername: tight,
+          loginPerUsernameAndIp: tight,
           clientAuthPerClient: tight,
           awsRegisterClientPerIp: { points: 2, windowSeconds: 60, blockSeconds: 60, maxBlockSeconds: 60 },
         },
@@ -38,7 +38,7 @@ describe('rate limits', () => {
     return submit;
   }
 
-  it('blocks a username after repeated failures, with growing back-off, without revealing whether it exists', async () => {
+  it('blocks a username from an address after repeated failures, with growing back-off, without revealing whether it exists', async () => {
     for (const username of ['alice', 'no-such-user']) {
       const submit = await loginForm('203.0.113.7');
       // Three failures use the budget up; the fourth attempt is refused before it is checked.
@@ -62,7 +62,15 @@ describe('rate limits', () => {
     expect((await submit('alice', 'correct horse battery staple')).status).toBe(303);
   });
 
-  it('limits client authentication failures per client with 429 slow_down and Retry-After', async () => {
+  it('keeps each address its own (username, address) budget', async () => {
+    const attacker = await loginForm('203.0.113.8');
+    for (let i = 0; i < 3; i += 1) expect((await attacker('alice', 'wrong')).status).toBe(401);
+    expect((await attacker('alice', 'wrong')).status).toBe(429);
+    const user = await loginForm('203.0.113.9');
+    expect((await user('alice', 'correct horse battery staple')).status).toBe(303);
+  });
+
+  it('slows a client down across addresses with 429 slow_down and Retry-After', async () => {
     const attempt = (secret: string, ip: string) =>
       fetch(`${gh.issuer}/token`, {
         method: 'POST',
