@@ -18,7 +18,9 @@ export function budgetKey(...parts: string[]): string {
  * Failure budgets with growing back-off (rate-limiter-flexible, counters in the store so every
  * instance shares them). A key may fail `points` times per window; the failure that uses the
  * budget up blocks it for `blockSeconds`, and each further block within a day doubles that, up
- * to `maxBlockSeconds`.
+ * to `maxBlockSeconds`. Budgets keyed on a client IP block hard; those across every address
+ * only slow attempts down, by their settings (short blocks): see RATE_LIMIT_NAMES and the
+ * README's "Rate limits".
  */
 export function createRateLimits(deps: { store: Store; config: Config; metrics?: Metrics }) {
   const { store, config, metrics } = deps;
