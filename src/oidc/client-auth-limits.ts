@@ -1,9 +1,7 @@
 import type { Next } from 'koa';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
-
-/** Routes where clients authenticate (oidc-provider's route names). */
-const CLIENT_AUTH_ROUTES = new Set(['token', 'introspection', 'revocation', 'device_authorization']);
+import { CLIENT_AUTH_ROUTES } from './internals.js';
 
 /** Where the client id a request authenticated as is kept for counting its failure. */
 const PRESENTED_CLIENT = Symbol('presentedClientId');

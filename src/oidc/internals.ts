@@ -94,7 +94,7 @@ export function refuseUnregisteredResponseTypes(Client: { prototype: unknown }):
 }
 
 /** oidc-provider routes that authenticate the client (their pipelines include shared/client_auth.js). */
-const CLIENT_AUTH_ROUTES = new Set([
+export const CLIENT_AUTH_ROUTES: ReadonlySet<string> = new Set([
   'token',
   'introspection',
   'revocation',
