@@ -1,5 +1,6 @@
 import type { UserConfig } from '../config/schema.js';
-import { DUMMY_HASH, verifyPassword } from './password.js';
+import { verifyPassword } from './password.js';
+import { createDummyHash } from './dummy-hash.js';
 
 export interface Account {
   username: string;
@@ -23,8 +24,25 @@ export interface AccountStore {
   findByUsername(username: string): Promise<Account | undefined>;
 }
 
-/** An account store over the configured users. Usernames are matched case-insensitively. */
-export function createAccountStore(users: readonly UserConfig[]): AccountStore {
+export interface AccountStoreOptions {
+  /** Checks a password against a stored value (verifyPassword; replaceable to observe it in tests). */
+  verify?: (stored: string, candidate: string) => Promise<boolean>;
+}
+
+/**
+ * An account store over the configured users. Usernames are matched case-insensitively. An
+ * unknown username is verified against a dummy hash made (at creation) like most users' hashes,
+ * so that the time an answer takes does not tell whether the username exists.
+ */
+export function createAccountStore(
+  users: readonly UserConfig[],
+  options: AccountStoreOptions = {},
+): AccountStore {
+  const verify = options.verify ?? verifyPassword;
+  const dummyHash = createDummyHash(users.map((u) => u.password));
+  // Not awaited until the first unknown username; a failure surfaces there, not as an
+  // unhandled rejection at start-up.
+  dummyHash.catch(() => undefined);
   const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
   const bySub = new Map(users.map((u) => [u.claims.sub, u]));
   const byEmail = new Map<string, UserConfig | null>();
@@ -38,7 +56,7 @@ export function createAccountStore(users: readonly UserConfig[]): AccountStore {
   return {
     async authenticate(username, password) {
       const user = byName.get(username.trim().toLowerCase());
-      const ok = await verifyPassword(user?.password ?? DUMMY_HASH, password);
+      const ok = await verify(user?.password ?? (await dummyHash), password);
       return user && ok ? toAccount(user) : undefined;
     },
     async findByEmail(email) {

@@ -1,6 +1,7 @@
 import type { Store } from '../storage/store.js';
 import type { Account, AccountStore } from './account-store.js';
-import { DUMMY_HASH, verifyPassword } from './password.js';
+import { verifyPassword } from './password.js';
+import { defaultDummyHash } from './dummy-hash.js';
 
 /** A user added at runtime (the admin command); its password is always a PHC hash. */
 export interface StoredUser {
@@ -25,7 +26,10 @@ export function createStoredAccountStore(configured: AccountStore, store: Store)
     async authenticate(username, password, options) {
       const user = await find(username);
       if (!user) return configured.authenticate(username, password, options);
-      return (await verifyPassword(user.passwordHash || DUMMY_HASH, password)) ? toAccount(user) : undefined;
+      // A record without a hash (never written so by `users add`) verifies nothing, in the time
+      // a real one takes.
+      const stored = user.passwordHash || (await defaultDummyHash());
+      return (await verifyPassword(stored, password)) ? toAccount(user) : undefined;
     },
     async findBySub(sub) {
       // Configured users first: they answer from memory, on every token and userinfo request.

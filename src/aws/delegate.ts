@@ -6,6 +6,8 @@ import { AwsApiError } from './errors.js';
 export interface DelegateResult {
   status: number;
   body: Record<string, unknown>;
+  /** The provider's Retry-After, e.g. on a 429 `slow_down` from the client authentication budgets. */
+  retryAfter?: string;
 }
 
 /**
@@ -53,7 +55,8 @@ export function createDelegate(providers: ProviderRef, issuer: string) {
     } catch {
       throw new AwsApiError('server_error', 'unexpected response from the token service');
     }
-    return { status: res.statusCode, body };
+    const retryAfter = res.headers['retry-after'];
+    return { status: res.statusCode, body, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
   };
 }
 
@@ -65,5 +68,5 @@ export function unwrap(result: DelegateResult): Record<string, unknown> {
   const code = typeof result.body.error === 'string' ? result.body.error : 'server_error';
   const description =
     typeof result.body.error_description === 'string' ? result.body.error_description : code;
-  throw new AwsApiError(code, description);
+  throw new AwsApiError(code, description, result.retryAfter);
 }

@@ -37,6 +37,8 @@ export class AwsApiError extends Error {
   constructor(
     readonly code: string,
     readonly description: string,
+    /** Sent as `Retry-After` (e.g. with SlowDownException). */
+    readonly retryAfter?: string,
   ) {
     // An answer, not a fault (every pending device poll is one): capturing a stack trace costs
     // more than the rest of the request's own work, and it is never logged or shown.

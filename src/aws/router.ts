@@ -52,6 +52,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
       ctx.status = 200;
     } catch (err) {
       if (err instanceof AwsApiError) {
+        if (err.retryAfter) ctx.set('retry-after', err.retryAfter);
         sendAwsError(ctx, err.code, err.description);
       } else if (isStoreUnavailable(err)) {
         ctx.set('retry-after', '1');

@@ -61,13 +61,23 @@ const rateLimitSchema = z.strictObject({
   maxBlockSeconds: z.number().int().min(1),
 });
 
-export type RateLimitName =
-  | 'loginPerUsername'
-  | 'loginPerIp'
-  | 'clientAuthPerClient'
-  | 'clientAuthPerIp'
-  | 'awsRegisterClientPerIp'
-  | 'awsStartDeviceAuthorizationPerIp';
+/**
+ * The failure budgets. Those keyed on a client IP (`…PerIp`, `…AndIp`) block hard; those across
+ * every address (`loginPerUsername`, `clientAuthPerClient`) only slow attempts down (their
+ * defaults block for seconds), so that nobody elsewhere can lock a user or client out.
+ */
+export const RATE_LIMIT_NAMES = [
+  'loginPerUsernameAndIp',
+  'loginPerUsername',
+  'loginPerIp',
+  'clientAuthPerClientAndIp',
+  'clientAuthPerClient',
+  'clientAuthPerIp',
+  'awsRegisterClientPerIp',
+  'awsStartDeviceAuthorizationPerIp',
+] as const;
+
+export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
 
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 
@@ -105,16 +115,10 @@ export const fileConfigSchema = z.strictObject({
     shutdownGraceSeconds: z.number().min(0).max(600),
   }),
   rateLimits: z.strictObject(
-    Object.fromEntries(
-      [
-        'loginPerUsername',
-        'loginPerIp',
-        'clientAuthPerClient',
-        'clientAuthPerIp',
-        'awsRegisterClientPerIp',
-        'awsStartDeviceAuthorizationPerIp',
-      ].map((name) => [name, rateLimitSchema]),
-    ) as Record<RateLimitName, typeof rateLimitSchema>,
+    Object.fromEntries(RATE_LIMIT_NAMES.map((name) => [name, rateLimitSchema])) as Record<
+      RateLimitName,
+      typeof rateLimitSchema
+    >,
   ),
   metrics: z.strictObject({ enabled: z.boolean() }),
   keys: z.strictObject({

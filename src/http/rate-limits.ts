@@ -2,11 +2,25 @@ import type { Config, RateLimitName } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Metrics } from './metrics.js';
 
+/** A budget and the key it is counted under, e.g. `['loginPerIp', '192.0.2.1']`. */
+export type Budget = readonly [name: RateLimitName, key: string];
+
+/**
+ * The key of a budget over several values, e.g. (username, client IP). Each part is
+ * percent-encoded, so `:` only ever separates parts: a username containing `:` (or an IPv6
+ * address) can never make two different pairs share a key.
+ */
+export function budgetKey(...parts: string[]): string {
+  return parts.map((part) => encodeURIComponent(part)).join(':');
+}
+
 /**
  * Failure budgets with growing back-off (rate-limiter-flexible, counters in the store so every
  * instance shares them). A key may fail `points` times per window; the failure that uses the
  * budget up blocks it for `blockSeconds`, and each further block within a day doubles that, up
- * to `maxBlockSeconds`.
+ * to `maxBlockSeconds`. Budgets keyed on a client IP block hard; those across every address
+ * only slow attempts down, by their settings (short blocks): see RATE_LIMIT_NAMES and the
+ * README's "Rate limits".
  */
 export function createRateLimits(deps: { store: Store; config: Config; metrics?: Metrics }) {
   const { store, config, metrics } = deps;
@@ -36,6 +50,18 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
       if (!state || state.consumedPoints < get(name).settings.points) return 0;
       metrics?.rateLimited.inc({ limit: name });
       return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+    },
+    /**
+     * The longest wait among several budgets, read in parallel (one GET each, pipelined into one
+     * round trip on Redis); 0 when none is blocked.
+     */
+    async retryAfterAny(budgets: readonly Budget[]): Promise<number> {
+      const waits = await Promise.all(budgets.map(([name, key]) => this.retryAfter(name, key)));
+      return Math.max(0, ...waits);
+    },
+    /** Records one failure against each budget. */
+    async recordFailures(budgets: readonly Budget[]): Promise<void> {
+      await Promise.all(budgets.map(([name, key]) => this.recordFailure(name, key)));
     },
     /** Records a failure; blocks the key (with growing back-off) once it is over budget. */
     async recordFailure(name: RateLimitName, key: string): Promise<void> {

@@ -11,7 +11,7 @@ import { createCsrf } from './csrf.js';
 import { describeScopes } from './scope-descriptions.js';
 import { grantConsent } from './grant-consent.js';
 import type { Logger } from 'pino';
-import type { RateLimits } from '../http/rate-limits.js';
+import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
 import { isAwsClient } from '../oidc/aws-clients.js';
 import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
@@ -197,12 +197,18 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       renderLogin(ctx, interaction.uid, data, status);
     };
     if (claims === null) return refuse('Claims must be a JSON object, e.g. {"email": "a@example.com"}.', 400);
-    // Budgets per username (existing or not, so refusals reveal nothing) and per IP.
+    // Budgets (README "Rate limits"): per (username, IP) and per IP block hard; per username
+    // across every address only slows attempts down, so a guesser elsewhere cannot lock the
+    // rightful user out. Usernames count whether they exist or not, so refusals reveal nothing.
     const userKey = username.trim().toLowerCase();
-    const wait = Math.max(
-      await rateLimits.retryAfter('loginPerIp', ctx.ip),
-      userKey ? await rateLimits.retryAfter('loginPerUsername', userKey) : 0,
-    );
+    const budgets: Budget[] = userKey
+      ? [
+          ['loginPerIp', ctx.ip],
+          ['loginPerUsernameAndIp', budgetKey(userKey, ctx.ip)],
+          ['loginPerUsername', userKey],
+        ]
+      : [['loginPerIp', ctx.ip]];
+    const wait = await rateLimits.retryAfterAny(budgets);
     if (wait > 0) {
       ctx.set('retry-after', String(wait));
       return refuse(`Too many sign-in attempts. Try again in ${formatWait(wait)}.`, 429);
@@ -218,10 +224,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         { event: 'login.failure', username: username.slice(0, 64), clientId: interaction.params.client_id },
         'sign-in failed',
       );
-      await Promise.all([
-        rateLimits.recordFailure('loginPerIp', ctx.ip),
-        userKey ? rateLimits.recordFailure('loginPerUsername', userKey) : undefined,
-      ]);
+      await rateLimits.recordFailures(budgets);
       return refuse(LOGIN_FAILED, 401);
     }
     deps.metrics?.logins.inc({ result: 'success' });
@@ -229,7 +232,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       { event: 'login.success', sub: account.claims.sub, clientId: interaction.params.client_id },
       'signed in',
     );
-    if (userKey) await rateLimits.reset('loginPerUsername', userKey);
+    // Only this address's budget: the one across addresses keeps counting others' guesses.
+    if (userKey) await rateLimits.reset('loginPerUsernameAndIp', budgetKey(userKey, ctx.ip));
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
     const acr = requestedAcr.find((value) => config.acrValues.includes(value));

@@ -1,57 +1,62 @@
 import type { Next } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { RateLimits } from '../http/rate-limits.js';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
+import { CLIENT_AUTH_ROUTES } from './internals.js';
 
-/** Endpoints where clients authenticate. */
-const CLIENT_AUTH_PATHS = new Set(['/token', '/introspect', '/revoke', '/device_authorization']);
+/** Where the client id a request authenticated as is kept for counting its failure. */
+const PRESENTED_CLIENT = Symbol('presentedClientId');
+type Ctx = KoaContextWithOIDC & { [PRESENTED_CLIENT]?: string };
 
-/** The client id a request names: HTTP Basic (RFC 6749 §2.3.1) or the client_id parameter. */
-function presentedClientId(ctx: KoaContextWithOIDC): string | undefined {
-  const auth = ctx.get('authorization');
-  if (/^basic /i.test(auth)) {
-    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    try {
-      return decodeURIComponent(colon === -1 ? decoded : decoded.slice(0, colon));
-    } catch {
-      return undefined; // malformed encoding: the provider answers invalid_client itself
-    }
+/** 429 `slow_down` (the code RFC 8628 §3.5 uses for "back off"), with the wait in its description. */
+class ClientAuthSlowDown extends errors.OIDCProviderError {
+  constructor(wait: number) {
+    super(429, 'slow_down');
+    this.error_description = `too many failed client authentications; retry after ${wait} seconds`;
   }
-  const param = ctx.oidc?.params?.client_id;
-  return typeof param === 'string' ? param : undefined;
 }
 
 /**
- * Provider middleware limiting client authentication failures per client and per IP: a request
- * from a blocked client or IP gets 429 `slow_down` with Retry-After before it is processed;
- * every `invalid_client` answer counts against both budgets.
+ * The budgets a client authentication counts against (README "Rate limits"): per client IP and
+ * per (client, IP), which block hard, and per client across every address, which only slows
+ * attempts down so that failures from elsewhere never lock the rightful client out for long.
+ */
+function budgetsFor(ip: string, clientId: string | undefined): Budget[] {
+  if (clientId === undefined) return [['clientAuthPerIp', ip]];
+  return [
+    ['clientAuthPerIp', ip],
+    ['clientAuthPerClientAndIp', budgetKey(clientId, ip)],
+    ['clientAuthPerClient', clientId],
+  ];
+}
+
+/**
+ * Limits client authentication failures the same way whatever the method (client_secret_basic,
+ * client_secret_post, private_key_jwt, none) and whoever calls (the AWS API's CreateToken and
+ * StartDeviceAuthorization reach /token and /device_authorization in-process, with the
+ * original caller's address).
+ *
+ * `check` runs inside the provider once it knows which client is authenticating (see
+ * internals.ts, beforeClientAuthentication): a blocked client or IP gets 429 `slow_down` with
+ * Retry-After before its credentials are looked at. `recordFailures` is provider middleware
+ * counting every `invalid_client` answer against the budgets.
  */
 export function createClientAuthLimits(limits: RateLimits) {
-  return async function clientAuthLimits(ctx: KoaContextWithOIDC, next: Next) {
-    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path)) return next();
-    const headerClient = presentedClientId(ctx);
-    const waits = await Promise.all([
-      limits.retryAfter('clientAuthPerIp', ctx.ip),
-      headerClient ? limits.retryAfter('clientAuthPerClient', headerClient) : 0,
-    ]);
-    const wait = Math.max(...waits);
-    if (wait > 0) {
-      ctx.status = 429;
+  return {
+    async check(ctx: KoaContextWithOIDC, clientId: string): Promise<void> {
+      (ctx as Ctx)[PRESENTED_CLIENT] = clientId;
+      const wait = await limits.retryAfterAny(budgetsFor(ctx.ip, clientId));
+      if (wait === 0) return;
       ctx.set('retry-after', String(wait));
-      ctx.set('cache-control', 'no-store');
-      ctx.body = {
-        error: 'slow_down',
-        error_description: `too many failed client authentications; retry after ${wait} seconds`,
-      };
-      return;
-    }
-    await next();
-    if ((ctx.body as { error?: string } | undefined)?.error === 'invalid_client') {
-      const clientId = presentedClientId(ctx);
-      await Promise.all([
-        limits.recordFailure('clientAuthPerIp', ctx.ip),
-        clientId ? limits.recordFailure('clientAuthPerClient', clientId) : undefined,
-      ]);
-    }
+      throw new ClientAuthSlowDown(wait);
+    },
+    async recordFailures(ctx: KoaContextWithOIDC, next: Next): Promise<void> {
+      await next();
+      if (
+        (ctx.body as { error?: string } | undefined)?.error === 'invalid_client' &&
+        CLIENT_AUTH_ROUTES.has(ctx.oidc?.route)
+      ) {
+        await limits.recordFailures(budgetsFor(ctx.ip, (ctx as Ctx)[PRESENTED_CLIENT]));
+      }
+    },
   };
 }

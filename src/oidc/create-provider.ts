@@ -13,6 +13,7 @@ import { createDeviceFlow, requireDeviceSession } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
 import {
   addAtHashAtTokenEndpoint,
+  beforeClientAuthentication,
   includeSidForAllClients,
   makeReplayDetectionAtomic,
   refuseUnregisteredResponseTypes,
@@ -48,7 +49,9 @@ export function createProvider(deps: ProviderDeps) {
   refuseUnregisteredResponseTypes(provider.Client);
   makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
-  provider.use(createClientAuthLimits(deps.rateLimits));
+  const clientAuthLimits = createClientAuthLimits(deps.rateLimits);
+  beforeClientAuthentication(provider, clientAuthLimits.check);
+  provider.use(clientAuthLimits.recordFailures);
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
   provider.use(conformErrors);
   provider.use(requireDeviceSession(provider.cookieName('session')));

@@ -4,7 +4,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { errors } from 'oidc-provider';
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Store } from '../storage/store.js';
 
 /**
@@ -92,6 +92,53 @@ export function refuseUnregisteredResponseTypes(Client: { prototype: unknown }):
   proto.responseTypeAllowed = function responseTypeAllowed(this: unknown, type: string) {
     if (allowed.call(this, type)) return true;
     throw new errors.UnauthorizedClient('requested response_type is not allowed for this client');
+  };
+}
+
+/** oidc-provider routes that authenticate the client (their pipelines include shared/client_auth.js). */
+export const CLIENT_AUTH_ROUTES: ReadonlySet<string> = new Set([
+  'token',
+  'introspection',
+  'revocation',
+  'device_authorization',
+  'pushed_authorization_request',
+  'backchannel_authentication',
+]);
+
+/**
+ * Runs `check(ctx, clientId)` just before oidc-provider authenticates a client, whatever the
+ * method: the id from the Basic header, the `client_id` form parameter (client_secret_post,
+ * none) or a client assertion's `sub` (private_key_jwt), once the provider has parsed the body
+ * and decided which client is presenting credentials, and before it compares them. A check
+ * that throws (an oidc-provider error) refuses the request with that error.
+ *
+ * oidc-provider has no event or hook at that point: shared/client_auth.js (authenticateClient)
+ * works out the client id, calls `provider.Client.find(clientId)`, then checks the
+ * credentials. So this wraps `Client.find` and acts on the first call made while serving a
+ * client-authenticating route with no client resolved yet (`ctx.oidc.entities.Client`), the
+ * request coming from `Provider.ctx` (the provider's AsyncLocalStorage). Other callers of
+ * `Client.find` (outside a request, or once the client is known) pass straight through.
+ */
+export function beforeClientAuthentication(
+  provider: Provider,
+  check: (ctx: KoaContextWithOIDC, clientId: string) => Promise<void>,
+): void {
+  const Client = provider.Client as unknown as { find(id: string, ...rest: unknown[]): Promise<unknown> };
+  const find = Client.find.bind(Client);
+  const checked = new WeakSet<object>();
+  Client.find = async (id: string, ...rest: unknown[]) => {
+    const ctx = Provider.ctx;
+    if (
+      ctx &&
+      typeof id === 'string' &&
+      !checked.has(ctx) &&
+      CLIENT_AUTH_ROUTES.has(ctx.oidc.route) &&
+      !ctx.oidc.entities.Client
+    ) {
+      checked.add(ctx);
+      await check(ctx, id);
+    }
+    return find(id, ...rest);
   };
 }
 

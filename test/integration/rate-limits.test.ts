@@ -4,7 +4,7 @@ import { GENEROUS_RATE_LIMITS, startTestGatehouse, TEST_CLIENTS } from '../suppo
 import { UserAgent, readForm } from '../support/browserless.js';
 import { basicAuth } from '../support/flows.js';
 
-const tight = { points: 3, windowSeconds: 60, blockSeconds: 1, maxBlockSeconds: 30 };
+const tight = { points: 3, windowSeconds: 60, blockSeconds: 2, maxBlockSeconds: 30 };
 
 describe('rate limits', () => {
   let gh: RunningGatehouse;
@@ -14,7 +14,7 @@ describe('rate limits', () => {
       overrides: {
         rateLimits: {
           ...GENEROUS_RATE_LIMITS,
-          loginPerUsername: tight,
+          loginPerUsernameAndIp: tight,
           clientAuthPerClient: tight,
           awsRegisterClientPerIp: { points: 2, windowSeconds: 60, blockSeconds: 60, maxBlockSeconds: 60 },
         },
@@ -38,31 +38,41 @@ describe('rate limits', () => {
     return submit;
   }
 
-  it('blocks a username after repeated failures, with growing back-off, without revealing whether it exists', async () => {
+  it('blocks a username from an address after repeated failures, with growing back-off, without revealing whether it exists', async () => {
     for (const username of ['alice', 'no-such-user']) {
       const submit = await loginForm('203.0.113.7');
       // Three failures use the budget up; the fourth attempt is refused before it is checked.
       for (let i = 0; i < 3; i += 1) expect((await submit(username, 'wrong')).status).toBe(401);
       const blocked = await submit(username, 'wrong');
       expect(blocked.status).toBe(429);
-      expect(blocked.headers.get('retry-after')).toBe('1');
-      expect(await blocked.text()).toContain('Too many sign-in attempts. Try again in 1 seconds.');
+      expect(blocked.headers.get('retry-after')).toBe('2');
+      expect(await blocked.text()).toContain('Too many sign-in attempts. Try again in 2 seconds.');
+      // The correct password is refused too while blocked.
+      if (username === 'alice') {
+        expect((await submit('alice', 'correct horse battery staple')).status).toBe(429);
+      }
     }
-    // The correct password is refused too while blocked, and accepted once the block is over.
+    // Accepted once the block is over: a fresh budget; using it up again blocks twice as long.
     const submit = await loginForm('203.0.113.7');
-    expect((await submit('alice', 'correct horse battery staple')).status).toBe(429);
-    await new Promise((r) => setTimeout(r, 1100));
-    // A fresh budget after the block; using it up again blocks for twice as long.
+    await new Promise((r) => setTimeout(r, 2100));
     for (let i = 0; i < 3; i += 1) expect((await submit('alice', 'wrong')).status).toBe(401);
     const again = await submit('alice', 'wrong');
     // Second block of the day: twice as long.
     expect(again.status).toBe(429);
-    expect(again.headers.get('retry-after')).toBe('2');
-    await new Promise((r) => setTimeout(r, 2100));
+    expect(again.headers.get('retry-after')).toBe('4');
+    await new Promise((r) => setTimeout(r, 4100));
     expect((await submit('alice', 'correct horse battery staple')).status).toBe(303);
   });
 
-  it('limits client authentication failures per client with 429 slow_down and Retry-After', async () => {
+  it('keeps each address its own (username, address) budget', async () => {
+    const attacker = await loginForm('203.0.113.8');
+    for (let i = 0; i < 3; i += 1) expect((await attacker('alice', 'wrong')).status).toBe(401);
+    expect((await attacker('alice', 'wrong')).status).toBe(429);
+    const user = await loginForm('203.0.113.9');
+    expect((await user('alice', 'correct horse battery staple')).status).toBe(303);
+  });
+
+  it('slows a client down across addresses with 429 slow_down and Retry-After', async () => {
     const attempt = (secret: string, ip: string) =>
       fetch(`${gh.issuer}/token`, {
         method: 'POST',

@@ -86,8 +86,10 @@ export const FAST_DEVICE_FLOW = {
 
 const generous = { points: 100000, windowSeconds: 60, blockSeconds: 1, maxBlockSeconds: 1 };
 export const GENEROUS_RATE_LIMITS = {
+  loginPerUsernameAndIp: generous,
   loginPerUsername: generous,
   loginPerIp: generous,
+  clientAuthPerClientAndIp: generous,
   clientAuthPerClient: generous,
   clientAuthPerIp: generous,
   awsRegisterClientPerIp: generous,
