@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isStoreUnavailable } from '../storage/store-unavailable.js';
+import { isStoreUnavailable, UnacknowledgedWriteError } from '../storage/store-unavailable.js';
 
 /**
  * Prometheus metrics (prom-client): HTTP traffic per route and status, tokens issued per grant
@@ -58,6 +58,12 @@ export function createMetrics() {
     storeErrors: new Counter({
       name: 'gatehouse_store_errors_total',
       help: 'Store operations that failed',
+      labelNames: ['operation'],
+      registers,
+    }),
+    unacknowledgedConsumes: new Counter({
+      name: 'gatehouse_store_unacknowledged_consumes_total',
+      help: 'Single-use writes (consume, revocation, replay cache) refused because too few Redis replicas acknowledged them',
       labelNames: ['operation'],
       registers,
     }),
@@ -139,6 +145,7 @@ export function storeObserver(metrics: Metrics) {
       }
       histogram.observe(seconds);
       if (failed) metrics.storeErrors.inc({ operation });
+      if (error instanceof UnacknowledgedWriteError) metrics.unacknowledgedConsumes.inc({ operation });
     },
   };
 }
