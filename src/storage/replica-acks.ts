@@ -102,7 +102,9 @@ export async function createReplicaAcks(
     const client = pool[0]!.client;
     const masters =
       client instanceof Cluster
-        ? client.nodes('master').map((node) => ({ node, target: `${node.options.host}:${node.options.port}` }))
+        ? client
+            .nodes('master')
+            .map((node) => ({ node, target: `${node.options.host}:${node.options.port}` }))
         : [{ node: client, target: single }];
     episodes.retain(new Set(masters.map((m) => m.target)));
     const reasons = await Promise.all(
