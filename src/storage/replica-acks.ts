@@ -51,7 +51,7 @@ export async function createReplicaAcks(
     // WAIT itself may take timeoutMs: the command timeout must not cut it short.
     client: connectRedis(settings, config, logger, {
       commandTimeoutMs: config.redis.commandTimeoutMs + timeoutMs,
-      label: 'redis ack connection',
+      label: 'redis (acknowledged writes)',
     }),
     inflight: 0,
   }));
@@ -100,6 +100,17 @@ export async function createReplicaAcks(
 
   async function check(): Promise<void> {
     const client = pool[0]!.client;
+    if (client instanceof Cluster) {
+      // ioredis learns a shard's failover only from a redirect; readiness must not wait for one.
+      await Promise.all(
+        pool.map(
+          ({ client: c }) =>
+            new Promise<void>((resolve, reject) =>
+              (c as Cluster).refreshSlotsCache((err) => (err ? reject(err) : resolve())),
+            ),
+        ),
+      );
+    }
     const masters =
       client instanceof Cluster
         ? client
