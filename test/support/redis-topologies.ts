@@ -34,7 +34,9 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
 
 /** A replica of `master` whose replication link is up. */
 async function startReplica(master: RedisServer, args: string[] = []): Promise<RedisServer> {
-  const replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port), ...args] });
+  const replica = await startRedisServer({
+    args: ['--replicaof', '127.0.0.1', String(master.port), ...args],
+  });
   await waitUntil(`replica on ${replica.port}`, async () =>
     (await redisCli(replica.port, 'info', 'replication')).includes('master_link_status:up'),
   );
