@@ -45,7 +45,14 @@ export async function createReplicaAcks(
   logger: Logger,
 ): Promise<ReplicaAcks | undefined> {
   const required = requiredReplicaAcks(config.redis.consumeAckReplicas, settings.mode);
-  if (required === 0) return undefined;
+  if (required === 0) {
+    if (settings.mode !== 'single') {
+      logger.warn(
+        'redis.consumeAckReplicas is 0: after a failover a promoted replica may accept a code or refresh token already redeemed (see README "Redis")',
+      );
+    }
+    return undefined;
+  }
   const timeoutMs = config.redis.consumeAckTimeoutMs;
   const pool = Array.from({ length: POOL_SIZE }, () => ({
     // WAIT itself may take timeoutMs: the command timeout must not cut it short.
@@ -128,5 +135,9 @@ export async function createReplicaAcks(
     if (short.length) throw new StoreUnavailableError(undefined, [...new Set(short)].join('; '));
   }
 
+  logger.debug(
+    { replicas: required, timeoutMs },
+    'redis: single-use writes wait for replica acknowledgement',
+  );
   return { required, write, check, close };
 }

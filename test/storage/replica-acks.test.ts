@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { createMetrics, storeObserver } from '../../src/http/metrics.js';
 import { instrumentStore } from '../../src/storage/instrument-store.js';
 import { createRedisStore } from '../../src/storage/redis-store.js';
+import { clusterSlot } from '../../src/storage/cluster-slot.js';
 import { requiredReplicaAcks } from '../../src/storage/replica-acks.js';
 import { StoreUnavailableError, UnacknowledgedWriteError } from '../../src/storage/store-unavailable.js';
 import type { Store } from '../../src/storage/store.js';
@@ -246,6 +247,14 @@ describe('acknowledged single-use writes on a cluster', () => {
       other: replicas.find((r) => r.masterId !== owner.id)!.port,
     };
   }
+
+  it('computes the hash slot of a key as the cluster does (hash tags included)', async () => {
+    for (const key of ['gatehouse:AuthorizationCode:abc', '{user1000}.following', 'a{}b', 'x{y}z{w}', 'é']) {
+      expect(clusterSlot(key)).toBe(
+        Number(await redisCli(cluster.nodes[0]!.port, 'cluster', 'keyslot', key)),
+      );
+    }
+  });
 
   it('waits on the shard that holds the key: its stalled replica fails the consume, another does not', async () => {
     const id = await codeIn(store);
