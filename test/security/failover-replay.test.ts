@@ -18,13 +18,13 @@ import {
  * replay must fail; the controls with `consumeAckReplicas: 0` show the scenario reproduces the
  * replay, so the guarded runs prove something.
  *
- * The lag: the replica is frozen (SIGSTOP) and the master gets 24 MiB of unrelated writes, more
+ * The lag: the replica is frozen (SIGSTOP) and the master gets 32 MiB of unrelated writes, more
  * than the loopback socket buffers hold, so whatever the master writes next stays in its own
  * memory until the replica reads again. The master is killed (SIGKILL) as soon as the
  * responses arrive.
  */
 
-const BURST_MIB = 24;
+const BURST_MIB = 32;
 const PREFIX = 'gatehouse:';
 
 interface Spendables {
