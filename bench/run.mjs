@@ -244,6 +244,23 @@ async function startTargets(workers, env) {
       })),
     );
   }
+  if (needs('gatehouse-acked')) {
+    const port = await freePort();
+    starts.push(
+      startServer({
+        name: 'gatehouse-acked',
+        args: gatehouseArgs('gatehouse-acked'),
+        env: gatehouseEnv({ ...env.gatehouseAcked, port, workers }),
+        readyLine: 'Gatehouse is running at',
+      }).then((server) => ({
+        name: 'gatehouse-acked',
+        kind: 'gatehouse',
+        mintTarget: 'gatehouse',
+        port,
+        server,
+      })),
+    );
+  }
   if (needs('gatehouse-plain')) {
     const port = await freePort();
     starts.push(
@@ -496,6 +513,15 @@ async function main() {
   const users = [benchUser(hash), benchUser(PASSWORD, 'bench-plain', 'bench-user-0002')];
   const configFile = writeGatehouseConfig(dir, 'gatehouse', users[0]);
   const plainConfigFile = writeGatehouseConfig(dir, 'gatehouse-plain', benchUser(PASSWORD));
+  // The acknowledged-consume target: the same Redis plus a replica of it, and one replica's WAIT
+  // per consume (a plain redis:// URL, so the setting is explicit).
+  const ackedConfigFile = writeGatehouseConfig(dir, 'gatehouse-acked', users[0], {
+    redis: { consumeAckReplicas: 1 },
+  });
+  if (wants('gatehouse-acked') && scenarios.some((s) => s.targets.includes('gatehouse-acked'))) {
+    const replica = await startRedis({ replicaOf: redis.port });
+    cleanups.push(() => replica.stop());
+  }
   const settingsFile = join(dir, 'settings.json');
   const settings = {
     users,
@@ -516,6 +542,7 @@ async function main() {
   const env = {
     settingsFile,
     gatehouse: { ...baseEnv, configFile, allowInsecure: ['http-issuer'] },
+    gatehouseAcked: { ...baseEnv, configFile: ackedConfigFile, allowInsecure: ['http-issuer'] },
     gatehousePlain: {
       ...baseEnv,
       configFile: plainConfigFile,

@@ -19,8 +19,11 @@ export function freePort() {
   });
 }
 
-/** A private redis-server on a free port (never the machine's shared Redis), without persistence. */
-export async function startRedis() {
+/**
+ * A private redis-server on a free port (never the machine's shared Redis), without persistence;
+ * with `replicaOf` (a port), a replica of that server, returned once it is in step.
+ */
+export async function startRedis({ replicaOf } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-redis-'));
   const child = spawn(
@@ -42,11 +45,13 @@ export async function startRedis() {
       'no',
       '--logfile',
       join(dir, 'redis.log'),
+      ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
     ],
     { stdio: 'ignore' },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await waitForRedis(port, 5000);
+  if (replicaOf) await waitForReplica(port, 10_000);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -59,6 +64,30 @@ export async function startRedis() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Asks the server on `port` one command and resolves with its raw reply (first packet). */
+function ask(port, command) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.write(`${command}\r\n`);
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString());
+      });
+    });
+    socket.once('error', () => resolve(''));
+  });
+}
+
+async function waitForReplica(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await ask(port, 'INFO replication')).includes('master_link_status:up')) return;
+    await sleep(100);
+  }
+  throw new Error(`the replica on port ${port} did not catch up with its master`);
 }
 
 async function waitForRedis(port, timeoutMs) {

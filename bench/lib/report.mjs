@@ -153,6 +153,29 @@ export function evaluateTargets(results, scenarios) {
   return out;
 }
 
+/** Per scenario measured with acknowledged consumes: its rate beside plain Gatehouse's. */
+function ackCostRows(results, scenarios) {
+  return results.options.workers.flatMap((workers) =>
+    scenarios
+      .filter((s) => s.targets.includes('gatehouse-acked'))
+      .map((s) => [
+        find(results, s.name, 'gatehouse', workers),
+        find(results, s.name, 'gatehouse-acked', workers),
+        s,
+      ])
+      .filter(([plain, acked]) => plain && acked)
+      .map(([plain, acked, s]) => [
+        String(workers),
+        s.name,
+        fmtRate(plain.rate),
+        fmtRate(acked.rate),
+        fmtRatio(acked.rate / plain.rate),
+        fmtMs(plain.p50),
+        fmtMs(acked.p50),
+      ]),
+  );
+}
+
 export function renderReport(results, scenarios) {
   const m = results.machine;
   const o = results.options;
@@ -180,6 +203,15 @@ export function renderReport(results, scenarios) {
   for (const scenario of scenarios) {
     if (!results.runs.some((r) => r.scenario === scenario.name)) continue;
     parts.push(`#### ${scenario.title}\n\n${scenarioTable(results, scenario)}`);
+  }
+  const acked = ackCostRows(results, scenarios);
+  if (acked.length) {
+    parts.push(
+      `#### Consumes acknowledged by a replica\n\n\`gatehouse-acked\` is \`gatehouse\` with \`redis.consumeAckReplicas: 1\` and a replica of the bench's Redis on the same loopback: each consume waits for that replica's acknowledgement (\`WAIT\`) before tokens are issued, the default on Sentinel and Cluster (README "Redis"). × gatehouse: its rate over the single-server figure in the same run.\n\n${table(
+        ['Workers', 'Scenario', 'gatehouse', 'gatehouse-acked', '× gatehouse', 'p50 ms', 'p50 ms acked'],
+        acked,
+      )}`,
+    );
   }
   if (o.workers.includes(1) && o.workers.includes(2)) {
     const rows = scenarios

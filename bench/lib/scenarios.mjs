@@ -118,7 +118,8 @@ export const SCENARIOS = [
   {
     name: 'token-code-rs256',
     title: 'POST /token authorization_code, RS256 ID token',
-    targets: ['gatehouse', 'baseline', 'peer'],
+    // gatehouse-acked: the same with each consume acknowledged by a replica (README "Redis").
+    targets: ['gatehouse', 'gatehouse-acked', 'baseline', 'peer'],
     goal: 1,
     mint: { kind: 'code', client: 'bench-web', consume: true },
     build: (target, supply) =>
@@ -153,7 +154,8 @@ export const SCENARIOS = [
   {
     name: 'token-refresh',
     title: 'POST /token refresh_token (rotating)',
-    targets: ['gatehouse', 'baseline', 'peer'],
+    // gatehouse-acked: the same with each consume acknowledged by a replica (README "Redis").
+    targets: ['gatehouse', 'gatehouse-acked', 'baseline', 'peer'],
     goal: 1,
     mint: { kind: 'refresh', client: 'bench-web', consume: true },
     build: (target, supply) => ({

@@ -77,9 +77,10 @@ export function benchUser(password, username = 'bench', sub = 'bench-user-0001')
  * Writes Gatehouse's CONFIG_FILE: the bench clients and user over config/default.json. All load
  * comes from one IP, so the per-IP request quotas of the AWS API's unauthenticated operations
  * (20 and 30 a minute by default) and the global RegisterClient cap are raised; every other
- * setting is the shipped default.
+ * setting is the shipped default, plus `extra` (e.g. the `redis` section of the
+ * acknowledged-consume target).
  */
-export function writeGatehouseConfig(dir, name, user) {
+export function writeGatehouseConfig(dir, name, user, extra = {}) {
   const unlimited = { points: 1_000_000_000, windowSeconds: 60, blockSeconds: 60, maxBlockSeconds: 60 };
   const file = join(dir, `${name}.json`);
   const config = {
@@ -89,6 +90,7 @@ export function writeGatehouseConfig(dir, name, user) {
     // The global RegisterClient cap (1000 an hour by default) too, so aws-register-client
     // measures registration, not refusals.
     aws: { maxRegistrationsPerHour: 1_000_000_000 },
+    ...extra,
   };
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;

@@ -131,6 +131,13 @@ export const fileConfigSchema = z.strictObject({
     keyPrefix: z.string().max(64),
     commandTimeoutMs: z.number().int().min(50).max(60000),
     connectTimeoutMs: z.number().int().min(50).max(60000),
+    /**
+     * Replicas that must acknowledge (WAIT) each single-use write before it counts; null: 1 on
+     * redis-sentinel:// and redis-cluster://, 0 on redis:// (see storage/replica-acks.ts).
+     */
+    consumeAckReplicas: z.number().int().min(0).max(16).nullable(),
+    /** How long a single-use write waits for those acknowledgements before failing closed (503). */
+    consumeAckTimeoutMs: z.number().int().min(10).max(60000),
   }),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
   aws: z

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { createHash } from 'node:crypto';
 import type { Store } from '../storage/store.js';
+import { isStoreUnavailable } from '../storage/store-unavailable.js';
 
 /** Liveness, readiness and the stylesheet: small routes that need no provider. */
 export function createHealthRoutes(deps: { store: Store; stylesheet: string }) {
@@ -17,11 +18,13 @@ export function createHealthRoutes(deps: { store: Store; stylesheet: string }) {
     try {
       await deps.store.ping();
       ctx.body = { status: 'ready' };
-    } catch {
-      // Not ready is an answer, not an error: the store being down is what this reports.
+    } catch (err) {
+      // Not ready is an answer, not an error: the store being down is what this reports, with
+      // the reason when the store knows one (e.g. too few Redis replicas acknowledge consumes).
       ctx.status = 503;
       ctx.set('retry-after', '1');
-      ctx.body = { status: 'unavailable', error: 'temporarily_unavailable' };
+      const reason = isStoreUnavailable(err) ? err.reason : undefined;
+      ctx.body = { status: 'unavailable', error: 'temporarily_unavailable', ...(reason ? { reason } : {}) };
     }
   });
   router.get('/assets/gatehouse.css', (ctx) => {

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import Koa, { type Context, type Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isStoreUnavailable } from '../storage/store-unavailable.js';
+import { isStoreUnavailable, UnacknowledgedWriteError } from '../storage/store-unavailable.js';
 import { requireBearerToken } from './bearer-token.js';
 
 /**
@@ -64,6 +64,12 @@ export function createMetrics() {
     storeErrors: new Counter({
       name: 'gatehouse_store_errors_total',
       help: 'Store operations that failed',
+      labelNames: ['operation'],
+      registers,
+    }),
+    unacknowledgedConsumes: new Counter({
+      name: 'gatehouse_store_unacknowledged_consumes_total',
+      help: 'Single-use writes (consume, revocation, replay cache) refused because too few Redis replicas acknowledged them',
       labelNames: ['operation'],
       registers,
     }),
@@ -156,6 +162,7 @@ export function storeObserver(metrics: Metrics) {
       }
       histogram.observe(seconds);
       if (failed) metrics.storeErrors.inc({ operation });
+      if (error instanceof UnacknowledgedWriteError) metrics.unacknowledgedConsumes.inc({ operation });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -6,6 +6,8 @@ import type { Config } from '../config/schema.js';
 import type { RedisSettings } from '../config/redis-url.js';
 import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
 import { StoreUnavailableError } from './store-unavailable.js';
+import { connectRedis, waitUntilReady, type RedisClient } from './redis-connect.js';
+import { createReplicaAcks } from './replica-acks.js';
 
 /**
  * The Redis store (ioredis): single server, Sentinel or Cluster.
@@ -27,6 +29,11 @@ import { StoreUnavailableError } from './store-unavailable.js';
  * Fail closed: no offline queue, bounded command and connect timeouts, no resending after a
  * reconnect. A command that cannot run throws StoreUnavailableError (503); the client keeps
  * reconnecting in the background so the same process serves again when Redis returns.
+ *
+ * Single use across a failover: when `redis.consumeAckReplicas` (see replica-acks.ts) asks for
+ * replica acknowledgement, the writes that spend or revoke something (consume, destroy,
+ * revokeByGrantId, setRecordIfAbsent) go through acknowledged connections and fail closed when
+ * too few replicas confirm them, so a promoted replica never accepts a spent code again.
  */
 export async function createRedisStore(
   config: Config,
@@ -34,7 +41,7 @@ export async function createRedisStore(
   logger: Logger,
 ): Promise<Store> {
   const prefix = config.redis.keyPrefix;
-  const client = connect(settings, config, logger);
+  const client = connectRedis(settings, config, logger);
   const k = (key: string) => `${prefix}${key}`;
 
   const run = async <T>(command: () => Promise<T>): Promise<T> => {
@@ -48,12 +55,7 @@ export async function createRedisStore(
   };
 
   // Single-key Lua scripts: atomic on any deployment, cluster included.
-  client.defineCommand('ghConsume', {
-    numberOfKeys: 1,
-    lua: `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-          if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return 1 end
-          return 2`,
-  });
+  client.defineCommand('ghConsume', { numberOfKeys: 1, lua: CONSUME_LUA });
   client.defineCommand('ghUpsert', {
     numberOfKeys: 1,
     // Keeps an existing `consumed` mark: a stale re-save must never un-consume a code.
@@ -105,6 +107,24 @@ export async function createRedisStore(
   };
   const scripts = client as unknown as Scripts;
 
+  await run(() => waitUntilReady(client, config.redis.connectTimeoutMs * 3));
+  await warnIfEvicting(client, logger);
+  const acks = await run(() => createReplicaAcks(settings, config, logger)).catch((err: unknown) => {
+    client.disconnect(false);
+    throw err;
+  });
+
+  // The writes that spend or revoke something: acknowledged by replicas when acks are on.
+  const spend = {
+    consume: (key: string, at: number) =>
+      acks ? acks.write<number>(key, ['EVAL', CONSUME_LUA, 1, key, at]) : scripts.ghConsume(key, at),
+    del: (key: string) => (acks ? acks.write<number>(key, ['DEL', key]) : client.del(key)),
+    setIfAbsent: (key: string, json: string, ttl?: number): Promise<string | null> => {
+      if (acks) return acks.write(key, ttl ? ['SET', key, json, 'EX', ttl, 'NX'] : ['SET', key, json, 'NX']);
+      return ttl ? client.set(key, json, 'EX', ttl, 'NX') : client.set(key, json, 'NX');
+    },
+  };
+
   const readRecord = async (key: string): Promise<AdapterPayload | undefined> => {
     const hash = await client.hgetall(k(key));
     if (!hash.payload) return undefined;
@@ -116,7 +136,7 @@ export async function createRedisStore(
   async function revokeGrant(grantId: string) {
     const grantKey = k(`grant:${grantId}`);
     const members = await client.smembers(grantKey);
-    await Promise.all([...members.map((member) => client.del(k(member))), client.del(grantKey)]);
+    await Promise.all([...members.map((member) => spend.del(k(member))), spend.del(grantKey)]);
   }
 
   function adapter(model: string): Adapter {
@@ -135,7 +155,7 @@ export async function createRedisStore(
             writes.push(scripts.ghAddToGrant(k(`grant:${payload.grantId}`), keyFor(id), ttl));
           }
           await Promise.all(writes);
-          if (payload.consumed) await scripts.ghConsume(k(keyFor(id)), Number(payload.consumed));
+          if (payload.consumed) await spend.consume(k(keyFor(id)), Number(payload.consumed));
         }),
       find: (id) => run(() => readRecord(keyFor(id))),
       findByUid: (uid) =>
@@ -150,7 +170,7 @@ export async function createRedisStore(
         }),
       consume: (id) =>
         run(async () => {
-          const result = await scripts.ghConsume(k(keyFor(id)), Math.floor(Date.now() / 1000));
+          const result = await spend.consume(k(keyFor(id)), Math.floor(Date.now() / 1000));
           if (result === 1) return;
           // 0: revoked meanwhile; 2: someone else consumed it first. Either way this request loses.
           if (result === 2) {
@@ -162,7 +182,8 @@ export async function createRedisStore(
       destroy: (id) =>
         run(async () => {
           const record = await readRecord(keyFor(id));
-          const deletes = [client.del(k(keyFor(id)))];
+          // An interaction is a sign-in in progress, not a credential: no need to wait for replicas.
+          const deletes = [model === 'Interaction' ? client.del(k(keyFor(id))) : spend.del(k(keyFor(id)))];
           if (record?.uid) deletes.push(deleteIfPointsTo(`uid:${record.uid}`, id));
           if (record?.userCode) deletes.push(deleteIfPointsTo(`userCode:${record.userCode}`, id));
           await Promise.all(deletes);
@@ -191,9 +212,6 @@ export async function createRedisStore(
     return 0;
   }
 
-  await run(() => waitUntilReady(client, config.redis.connectTimeoutMs * 3));
-  await warnIfEvicting(client, logger);
-
   return {
     kind: 'redis',
     persistent: true,
@@ -212,10 +230,7 @@ export async function createRedisStore(
       }),
     setRecordIfAbsent: (key, value, ttlSeconds) =>
       run(async () => {
-        const json = JSON.stringify(value);
-        const result = ttlSeconds
-          ? await client.set(k(`rec:${key}`), json, 'EX', ttlSeconds, 'NX')
-          : await client.set(k(`rec:${key}`), json, 'NX');
+        const result = await spend.setIfAbsent(k(`rec:${key}`), JSON.stringify(value), ttlSeconds);
         return result === 'OK';
       }),
     deleteRecord: (key) => run(async () => void (await client.del(k(`rec:${key}`)))),
@@ -250,12 +265,22 @@ export async function createRedisStore(
         for (const key of (await scanKeys('')).filter(match)) deleted += await client.del(k(key));
         return deleted;
       }),
-    ping: () => run(async () => void (await client.ping())),
+    ping: () =>
+      run(async () => {
+        await client.ping();
+        await acks?.check();
+      }),
     close: async () => {
       client.disconnect(false);
+      acks?.close();
     },
   };
 }
+
+/** Marks a code or token consumed once: 0 absent (revoked), 1 consumed now, 2 consumed before. */
+const CONSUME_LUA = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return 1 end
+  return 2`;
 
 function escapeGlob(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&');
@@ -271,7 +296,7 @@ function escapeGlob(value: string): string {
  * the key is absent for anyone who has not failed lately. The TTL is read only for a key that
  * has counted failures. Same key and the same answer as the library's.
  */
-function fastGet(limiter: RateLimiterRedis, client: Redis | Cluster, points: number): RateLimiterRedis {
+function fastGet(limiter: RateLimiterRedis, client: RedisClient, points: number): RateLimiterRedis {
   limiter.get = async (key: string | number) => {
     const rlKey = limiter.getKey(key);
     const value = await client.get(rlKey);
@@ -294,79 +319,8 @@ function failClosed(limiter: RateLimiterRedis): RateLimiterRedis {
   return limiter;
 }
 
-function connect(settings: RedisSettings, config: Config, logger: Logger): Redis | Cluster {
-  const common: RedisOptions = {
-    username: settings.username,
-    password: settings.password,
-    tls: settings.tls ? {} : undefined,
-    // Fail closed and fast: nothing waits for a connection, nothing is replayed after one.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: config.redis.commandTimeoutMs,
-    connectTimeout: config.redis.connectTimeoutMs,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    lazyConnect: false,
-  };
-  let client: Redis | Cluster;
-  if (settings.mode === 'cluster') {
-    client = new Cluster(settings.nodes, {
-      enableOfflineQueue: false,
-      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-      redisOptions: common,
-      slotsRefreshTimeout: config.redis.connectTimeoutMs,
-    });
-  } else if (settings.mode === 'sentinel') {
-    client = new Redis({
-      ...common,
-      db: settings.db,
-      sentinels: settings.nodes,
-      name: settings.sentinelName,
-      sentinelPassword: settings.sentinelPassword,
-      sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    });
-  } else {
-    client = new Redis({
-      ...common,
-      host: settings.nodes[0]?.host,
-      port: settings.nodes[0]?.port,
-      db: settings.db,
-    });
-  }
-  let down = false;
-  client.on('error', (err: Error) => {
-    if (!down) logger.error({ err: err.message }, 'redis connection error');
-    down = true;
-  });
-  client.on('ready', () => {
-    if (down) logger.info('redis connection restored');
-    down = false;
-  });
-  return client;
-}
-
-async function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      client.disconnect(false);
-      reject(new Error(`could not connect to Redis within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-    };
-    client.on('ready', onReady);
-  });
-}
-
 /** An IdP that loses keys to eviction loses sessions and codes: say so at start-up. */
-async function warnIfEvicting(client: Redis | Cluster, logger: Logger): Promise<void> {
+async function warnIfEvicting(client: RedisClient, logger: Logger): Promise<void> {
   try {
     const reply = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
     const policy = reply[1];

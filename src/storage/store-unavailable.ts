@@ -6,15 +6,26 @@ import { errors } from 'oidc-provider';
  * of a masked server_error; http/store-outage.ts adds Retry-After.
  */
 export class StoreUnavailableError extends errors.OIDCProviderError {
-  constructor(cause?: unknown) {
+  /** Why, for operators (/readyz, logs); never part of an OAuth response. */
+  readonly reason: string | undefined;
+
+  constructor(cause?: unknown, reason?: string) {
     super(503, 'temporarily_unavailable', { cause: cause instanceof Error ? cause : undefined });
     this.error_description = 'the service is temporarily unavailable; try again shortly';
+    this.reason = reason;
     // oidc-provider hides errors with status >= 500 unless told they are safe to show.
     this.expose = true;
     // An outage is not the client's fault: show it on our page rather than redirecting.
     this.allow_redirect = false;
   }
 }
+
+/**
+ * A single-use write (a consume, a revocation, a replay-cache entry) that fewer replicas than
+ * `redis.consumeAckReplicas` acknowledged in time. The request fails closed like any outage:
+ * a replica promoted now might not know the write, so nothing may be issued on its strength.
+ */
+export class UnacknowledgedWriteError extends StoreUnavailableError {}
 
 export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
   return err instanceof StoreUnavailableError;

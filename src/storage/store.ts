@@ -17,7 +17,12 @@ export interface Store {
   adapter(model: string): Adapter;
   getRecord<T>(key: string): Promise<T | undefined>;
   setRecord(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
-  /** Stores the record only when the key is absent; true when this call stored it. */
+  /**
+   * Stores the record only when the key is absent; true when this call stored it. The primitive
+   * for replay caches: on Redis with `redis.consumeAckReplicas` it is acknowledged by replicas
+   * like a consume (rejecting with StoreUnavailableError when too few do), so it survives a
+   * failover; `consume`, `destroy` and `revokeByGrantId` of the adapters are too.
+   */
   setRecordIfAbsent(key: string, value: unknown, ttlSeconds?: number): Promise<boolean>;
   deleteRecord(key: string): Promise<void>;
   /**

@@ -22,6 +22,11 @@ export interface RedisServer {
   dir: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Ends the process with SIGKILL (a crash: nothing flushed, nothing handed over). */
+  crash(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: it neither reads nor answers meanwhile. */
+  freeze(): void;
+  thaw(): void;
   /** Stops the server and removes its data directory. */
   destroy(): Promise<void>;
 }
@@ -70,19 +75,33 @@ export async function startRedisServer(
       await waitForPort(port, 5000);
     },
     async stop() {
-      const proc = child;
-      child = undefined;
-      if (!proc || proc.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      });
+      await end('SIGTERM');
+    },
+    async crash() {
+      await end('SIGKILL');
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
     async destroy() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  async function end(signal: NodeJS.Signals) {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      // A frozen process would never handle SIGTERM.
+      proc.kill('SIGCONT');
+      proc.kill(signal);
+    });
+  }
   await server.start();
   return server;
 }
