@@ -96,7 +96,13 @@ export async function startRedisServer(
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
+      // Redis 7 may wait up to shutdown-timeout for lagging replicas on SIGTERM, and a stuck
+      // shutdown must not hang a test's teardown: it is killed after two seconds.
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 2000);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       // A frozen process would never handle SIGTERM.
       proc.kill('SIGCONT');
       proc.kill(signal);
