@@ -17,6 +17,7 @@ import {
   refuseUnregisteredResponseTypes,
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
+import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
@@ -44,22 +45,23 @@ export function createProvider(deps: ProviderDeps) {
   addAtHashAtTokenEndpoint(provider.IdToken);
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
+  enforceExchangeLineage(provider);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   provider.use(createClientAuthLimits(deps.rateLimits));
   provider.use(conformErrors);
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);
 
-  const verifyAssertion = createAssertionVerifier(deps);
+  const verifier = createAssertionVerifier(deps);
   const scopes = supportedScopes(deps.config);
   provider.registerGrantType(
     jwtBearer.grantType,
-    jwtBearer.createJwtBearerHandler({ verifyAssertion, scopes }),
+    jwtBearer.createJwtBearerHandler({ verifier, scopes }),
     jwtBearer.parameters,
   );
   provider.registerGrantType(
     tokenExchange.grantType,
-    tokenExchange.createTokenExchangeHandler({ verifyAssertion, scopes }),
+    tokenExchange.createTokenExchangeHandler({ verifier, scopes }),
     tokenExchange.parameters,
     ['audience', 'resource'],
   );

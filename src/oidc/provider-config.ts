@@ -8,7 +8,8 @@ import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
 import { formAction, hiddenFieldValue } from './internals.js';
 import { toProviderClient } from './clients.js';
-import { AWS_CLIENT_METADATA, isAwsClient } from './aws-clients.js';
+import { isAwsClient } from './aws-clients.js';
+import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -88,12 +89,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || isAwsClient(client)),
     extraClientMetadata: {
-      properties: [AWS_CLIENT_METADATA],
-      validator: (_ctx, key, value) => {
-        if (key === AWS_CLIENT_METADATA && value !== undefined && typeof value !== 'boolean') {
-          throw new errors.InvalidClientMetadata(`${AWS_CLIENT_METADATA} must be a boolean`);
-        }
-      },
+      properties: [...GATEHOUSE_CLIENT_METADATA],
+      validator: (_ctx, key, value, metadata) =>
+        validateClientMetadata(key, value, metadata as unknown as Record<string, unknown>),
     },
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
@@ -138,9 +136,11 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // Public clients may introspect only their own tokens; confidential ones (resource servers) any.
+        // A client sees its own tokens; only those the operator marked as resource servers see
+        // others'. Any other token answers exactly {"active":false} (RFC 7662 §2.2), so a client
+        // cannot even learn whether another's token exists.
         allowedPolicy: (_ctx, client, token) =>
-          client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+          token.clientId === client.clientId || isResourceServer(client),
       },
       revocation: {
         enabled: true,
