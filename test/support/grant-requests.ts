@@ -34,7 +34,8 @@ export async function postAsClient(
     body.set('client_secret', client.client_secret);
   }
   const res = await fetch(`${issuer}${path}`, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as FormAnswer['body'] };
+  const text = await res.text(); // /revoke answers 200 with an empty body
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as FormAnswer['body'] };
 }
 
 /** GET /userinfo with a bearer token; the status and the JSON (or null). */
