@@ -76,15 +76,20 @@ export function benchUser(password, username = 'bench', sub = 'bench-user-0001')
 /**
  * Writes Gatehouse's CONFIG_FILE: the bench clients and user over config/default.json. All load
  * comes from one IP, so the per-IP request quotas of the AWS API's unauthenticated operations
- * (20 and 30 a minute by default) and the global RegisterClient cap are raised; every other
- * setting is the shipped default, plus `extra` (e.g. the `redis` section of the
+ * (20 and 30 a minute by default) and the global RegisterClient cap are raised, and bench-service
+ * is marked as a resource server (gatehouse_resource_server) for the introspection scenario; every
+ * other setting is the shipped default, plus `extra` (e.g. the `redis` section of the
  * acknowledged-consume target).
  */
 export function writeGatehouseConfig(dir, name, user, extra = {}) {
   const unlimited = { points: 1_000_000_000, windowSeconds: 60, blockSeconds: 60, maxBlockSeconds: 60 };
   const file = join(dir, `${name}.json`);
   const config = {
-    clients: CLIENTS,
+    // bench-service introspects bench-web's tokens: Gatehouse lets only clients marked as resource
+    // servers see other clients' tokens (the baseline's oidc-provider lets any confidential one).
+    clients: CLIENTS.map((c) =>
+      c.client_id === 'bench-service' ? { ...c, gatehouse_resource_server: true } : c,
+    ),
     users: [user],
     rateLimits: { awsRegisterClientPerIp: unlimited, awsStartDeviceAuthorizationPerIp: unlimited },
     // The global RegisterClient cap (1000 an hour by default) too, so aws-register-client

@@ -29,8 +29,16 @@ export const clientSchema = z
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
     jwks_uri: absoluteUrl.optional(),
     id_token_signed_response_alg: z.enum(['RS256', 'ES256']).optional(),
+    /** May introspect tokens issued to other clients (RFC 7662 §2.1's protected resource). */
+    gatehouse_resource_server: z.boolean().optional(),
+    /** Clients whose access and ID tokens this client may present as a token-exchange subject_token. */
+    gatehouse_may_exchange_from: z.array(z.string().min(1)).optional(),
   })
-  .catchall(z.unknown());
+  .catchall(z.unknown())
+  .refine((c) => !(c.gatehouse_resource_server && c.token_endpoint_auth_method === 'none'), {
+    path: ['gatehouse_resource_server'],
+    message: 'a public client (token_endpoint_auth_method "none") cannot be a resource server',
+  });
 
 export const userSchema = z.strictObject({
   username: z.string().min(1),
@@ -167,6 +175,13 @@ export const fileConfigSchema = z.strictObject({
       path: ['unusedRegistrationLifetimeSeconds'],
       message: 'must not be longer than aws.registrationLifetimeSeconds',
     }),
+  /** Rules for JWTs from trustedIssuers (jwt-bearer assertions, token-exchange subject tokens). */
+  assertions: z.strictObject({
+    /** Longest accepted `exp - iat`; longer-lived assertions are refused. */
+    maxLifetimeSeconds: seconds,
+    /** Clock difference tolerated for `exp`, `nbf` and `iat` in the future. */
+    clockSkewSeconds: z.number().int().min(0).max(300),
+  }),
   /** Issuers whose JWTs are accepted as jwt-bearer assertions and token-exchange subject tokens. */
   trustedIssuers: z.array(
     z

@@ -19,6 +19,7 @@ import {
   refuseUnregisteredResponseTypes,
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
+import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
 import { keepUsedAwsRegistrations } from './aws-registrations.js';
 import type { RateLimits } from '../http/rate-limits.js';
@@ -48,6 +49,7 @@ export function createProvider(deps: ProviderDeps) {
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
   makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
+  enforceExchangeLineage(provider);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);
   beforeClientAuthentication(provider, clientAuthLimits.check);
@@ -57,16 +59,16 @@ export function createProvider(deps: ProviderDeps) {
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);
 
-  const verifyAssertion = createAssertionVerifier(deps);
+  const verifier = createAssertionVerifier(deps);
   const scopes = supportedScopes(deps.config);
   provider.registerGrantType(
     jwtBearer.grantType,
-    jwtBearer.createJwtBearerHandler({ verifyAssertion, scopes }),
+    jwtBearer.createJwtBearerHandler({ verifier, scopes }),
     jwtBearer.parameters,
   );
   provider.registerGrantType(
     tokenExchange.grantType,
-    tokenExchange.createTokenExchangeHandler({ verifyAssertion, scopes }),
+    tokenExchange.createTokenExchangeHandler({ verifier, scopes }),
     tokenExchange.parameters,
     ['audience', 'resource'],
   );

@@ -158,3 +158,15 @@ export function makeReplayDetectionAtomic(model: object, store: Store): void {
     return store.setRecordIfAbsent(`replay:${id}`, 1, ttl);
   };
 }
+
+/**
+ * Lets a model keep one more property in its stored payload. oidc-provider stores only the
+ * properties its model class lists in the static `IN_PAYLOAD` (models/payload.js picks them, and
+ * caches the list per class on first use), so call this right after the Provider is built.
+ */
+export function extendModelPayload(Model: { IN_PAYLOAD: string[] }, property: string): void {
+  const descriptor = Object.getOwnPropertyDescriptor(Model, 'IN_PAYLOAD');
+  const base = descriptor?.get ? () => descriptor.get!.call(Model) as string[] : () => Model.IN_PAYLOAD;
+  const extended = [...base(), property];
+  Object.defineProperty(Model, 'IN_PAYLOAD', { configurable: true, get: () => extended });
+}

@@ -8,8 +8,9 @@ import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
 import { formAction, hiddenFieldValue } from './internals.js';
 import { toProviderClient } from './clients.js';
-import { AWS_CLIENT_METADATA, AWS_CLIENT_USED_METADATA, isAwsClient } from './aws-clients.js';
+import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
+import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -110,16 +111,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
-      properties: [AWS_CLIENT_METADATA, AWS_CLIENT_USED_METADATA],
-      validator: (_ctx, key, value) => {
-        if (
-          (key === AWS_CLIENT_METADATA || key === AWS_CLIENT_USED_METADATA) &&
-          value !== undefined &&
-          typeof value !== 'boolean'
-        ) {
-          throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
-        }
-      },
+      properties: [...GATEHOUSE_CLIENT_METADATA],
+      validator: (_ctx, key, value, metadata) =>
+        validateClientMetadata(key, value, metadata as unknown as Record<string, unknown>),
     },
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
@@ -164,9 +158,11 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // Public clients may introspect only their own tokens; confidential ones (resource servers) any.
+        // A client sees its own tokens; only those the operator marked as resource servers see
+        // others'. Any other token answers exactly {"active":false} (RFC 7662 §2.2), so a client
+        // cannot even learn whether another's token exists.
         allowedPolicy: (_ctx, client, token) =>
-          client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+          token.clientId === client.clientId || isResourceServer(client),
       },
       revocation: {
         enabled: true,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
@@ -14,6 +15,8 @@ const BROKER = {
   grant_types: [JWT_BEARER, TOKEN_EXCHANGE],
   redirect_uris: [],
   response_types: [],
+  // The operator lets the broker exchange tokens web-app obtained (RFC 8693 impersonation).
+  gatehouse_may_exchange_from: ['web-app'],
 };
 
 describe('POST /token with assertion grants (RFC 7523, RFC 8693)', () => {
@@ -53,6 +56,7 @@ describe('POST /token with assertion grants (RFC 7523, RFC 8693)', () => {
       .setProtectedHeader({ alg: 'ES256', kid: 'p1' })
       .setIssuer(PARTNER)
       .setAudience(aud)
+      .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(partnerKey);
@@ -95,6 +99,8 @@ describe('POST /token with assertion grants (RFC 7523, RFC 8693)', () => {
       .setProtectedHeader({ alg: 'ES256', kid: 'p1' })
       .setIssuer(PARTNER)
       .setAudience(gh.issuer)
+      .setJti(randomUUID())
+      .setIssuedAt()
       .setExpirationTime('5m')
       .sign(privateKey);
     const res = await token({ grant_type: JWT_BEARER, assertion: forged });

@@ -79,7 +79,7 @@ describe('POST /revoke (RFC 7009) and POST /introspect (RFC 7662)', () => {
       expect(await client.tokenIntrospection(web, 'never-issued')).toEqual({ active: false });
     });
 
-    it('lets a confidential resource server (service) introspect any token', async () => {
+    it('lets a client marked gatehouse_resource_server (service) introspect any token', async () => {
       const tokens = await offlineTokens();
       expect(await client.tokenIntrospection(service, tokens.access_token)).toMatchObject({
         active: true,

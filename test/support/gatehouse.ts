@@ -42,6 +42,8 @@ export const TEST_CLIENTS = {
     redirect_uris: [],
     response_types: [],
     scope: 'api:read api:write',
+    // A resource server: it may introspect tokens issued to other clients.
+    gatehouse_resource_server: true,
   },
   device: {
     client_id: 'tv-app',
