@@ -168,7 +168,6 @@ describe('jwt-bearer replay across two instances sharing one Redis', () => {
   const AUDIENCE = 'https://gatehouse.example.com';
   beforeAll(async () => {
     redis = await startRedisServer();
-    await redis.start();
     partner = await createPartnerIssuer();
     const options = {
       env: { REDIS_URL: redis.url },

@@ -71,6 +71,10 @@ export async function startRedisServer(
     url: `redis://127.0.0.1:${port}`,
     dir,
     async start() {
+      // A second child on the same port would lose the first one, which then outlives the test
+      // run and keeps jest from exiting.
+      if (child && child.exitCode === null && child.signalCode === null)
+        throw new Error(`redis-server on port ${port} is already running`);
       child = spawn('redis-server', args, { stdio: 'ignore' });
       await waitForPort(port, 5000);
     },
