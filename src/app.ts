@@ -25,6 +25,7 @@ import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
 import { createAuthorizeCompat } from './aws/authorize-compat.js';
+import { createPostAsGet } from './http/post-as-get.js';
 import type { ProviderRef } from './oidc/provider-ref.js';
 
 export interface AppDeps {
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): Koa {
     app.use(createAuthorizeCompat(providers));
   }
 
+  app.use(createPostAsGet(config.http.bodyLimitBytes)); // after the AWS path is rewritten to /authorize
   app.use(providers.deviceFlow.prefillUserCode);
   app.use(mountCurrent(providers));
   return app;

@@ -115,6 +115,8 @@ export const fileConfigSchema = z.strictObject({
     userCodeMask: z.string().regex(/^[*\- ]+$/, 'use "*" for characters and "-" or " " as separators'),
     userCodeAttemptsPerMinute: z.number().int().min(1),
   }),
+  /** `"when-needed"`: no "Sign out?" page when a valid `id_token_hint` names the current session. */
+  logout: z.strictObject({ confirm: z.enum(['when-needed', 'always']) }),
   acrValues: z.array(z.string()),
   resourceServers: z.record(absoluteUrl, resourceServerSchema),
   http: z.strictObject({

@@ -170,3 +170,56 @@ export function extendModelPayload(Model: { IN_PAYLOAD: string[] }, property: st
   const extended = [...base(), property];
   Object.defineProperty(Model, 'IN_PAYLOAD', { configurable: true, get: () => extended });
 }
+
+type ProviderStep = (ctx: KoaContextWithOIDC) => Promise<void>;
+let endSessionStep: Promise<ProviderStep> | undefined;
+
+/**
+ * Signs the browser out as `POST /logout/confirm` with `logout=yes` would: grants revoked (those
+ * that persist logout excepted), session destroyed, cookie cleared, 303 to the
+ * `post_logout_redirect_uri` (with `state`) or the success page. Called from `logoutSource`,
+ * where oidc-provider has validated the request and stored its details in the session state
+ * (client, `state`, `post_logout_redirect_uri`) exactly as the confirm step reads them. It runs
+ * oidc-provider's own final step (`endSession` in lib/actions/end_session.js) rather than a copy
+ * of it, so grant revocation and events stay the library's.
+ *
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+ */
+export async function endSessionWithoutConfirmation(ctx: KoaContextWithOIDC): Promise<void> {
+  endSessionStep ??= loadEndSessionStep();
+  const step = await endSessionStep;
+  // The confirm step reads only `logout` from its parameters ("yes": the whole session ends).
+  (ctx.oidc as unknown as { params: Record<string, string> }).params = { logout: 'yes' };
+  await step(ctx);
+}
+
+async function loadEndSessionStep(): Promise<ProviderStep> {
+  const specifier: string = 'oidc-provider/lib/actions/end_session.js';
+  const mod = (await import(specifier)) as { confirm?: unknown[] };
+  const step = mod.confirm?.at(-1);
+  if (typeof step !== 'function' || step.name !== 'endSession') {
+    throw new Error('oidc-provider changed: lib/actions/end_session.js has no final endSession step');
+  }
+  return step as ProviderStep;
+}
+
+interface IdTokenHintEntity {
+  payload?: { sub?: unknown; sid?: unknown };
+}
+
+/**
+ * Whether `/logout`'s `id_token_hint` (already verified by oidc-provider: signature, issuer,
+ * audience) names the browser's current session: its `sid` is the one this session issued to
+ * the hint's client and its `sub` is the signed-in account. RP-Initiated Logout 1.0 §2 asks the
+ * user to confirm only when this does not hold.
+ *
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+ */
+export function idTokenHintMatchesSession(ctx: KoaContextWithOIDC): boolean {
+  const hint = ctx.oidc.entities.IdTokenHint as IdTokenHintEntity | undefined;
+  const session = ctx.oidc.session;
+  const client = ctx.oidc.client;
+  if (!hint?.payload || !session?.accountId || !client) return false;
+  const sid = session.sidFor(client.clientId);
+  return typeof sid === 'string' && hint.payload.sid === sid && hint.payload.sub === session.accountId;
+}

@@ -6,7 +6,12 @@ import type { Views } from '../http/views.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
-import { formAction, hiddenFieldValue } from './internals.js';
+import {
+  endSessionWithoutConfirmation,
+  formAction,
+  hiddenFieldValue,
+  idTokenHintMatchesSession,
+} from './internals.js';
 import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
@@ -190,13 +195,21 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       },
       rpInitiatedLogout: {
         enabled: true,
-        logoutSource: (ctx, form) =>
+        // RP-Initiated Logout 1.0 §2: ask only when the request may not come from the session's
+        // own relying party. A verified id_token_hint for this very session is that proof; then
+        // sign out as the page's "Sign out" button would, without the page.
+        logoutSource: async (ctx, form) => {
+          if (config.logout.confirm === 'when-needed' && idTokenHintMatchesSession(ctx)) {
+            await endSessionWithoutConfirmation(ctx);
+            return;
+          }
           renderPage(ctx, 'logout', {
             title: 'Sign out',
             host: new URL(config.issuer).host,
             action: formAction(form, '/logout/confirm'),
             xsrf: hiddenFieldValue(form, 'xsrf'),
-          }),
+          });
+        },
         // "Cancel, stay signed in" also ends here (signed out of the client that asked, if any):
         // without a client, say whether the browser is in fact still signed in.
         postLogoutSuccessSource: async (ctx) => {

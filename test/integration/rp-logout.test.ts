@@ -9,11 +9,13 @@ const SPA = TEST_CLIENTS.spa;
 const LOGGED_OUT = WEB.post_logout_redirect_uris[0];
 const STATE = 'a+b/c=d~e.f_g-h%20';
 
-describe('GET /logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
+// These tests answer the confirmation page, so it is always shown (logout.confirm "always");
+// rp-logout-quiet.test.ts covers the default, which skips it for a hint naming the session.
+describe('GET /logout (OpenID Connect RP-Initiated Logout 1.0), logout.confirm "always"', () => {
   let gh: RunningGatehouse;
   let web: client.Configuration;
   beforeAll(async () => {
-    gh = await startTestGatehouse();
+    gh = await startTestGatehouse({ overrides: { logout: { confirm: 'always' } } });
     web = await discover(gh.issuer, WEB, client.ClientSecretBasic(WEB.client_secret));
   });
   afterAll(() => gh?.stop());

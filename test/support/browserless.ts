@@ -104,9 +104,14 @@ export async function signIn(
   ua: UserAgent,
   authorizationUrl: string,
   user: { username: string; password: string },
-  options: { consent?: 'allow' | 'deny' } = { consent: 'allow' },
+  options: { consent?: 'allow' | 'deny'; method?: 'GET' | 'POST' } = { consent: 'allow' },
 ): Promise<URL> {
-  let { res, url } = await ua.follow(authorizationUrl);
+  // POST: the authorization request as a form post (OpenID Connect Core §3.1.2.1).
+  const posted = new URL(authorizationUrl);
+  let { res, url } =
+    options.method === 'POST'
+      ? await ua.submit(`${posted.origin}${posted.pathname}`, Object.fromEntries(posted.searchParams))
+      : await ua.follow(authorizationUrl);
   for (let step = 0; step < 4; step += 1) {
     if (res.status >= 300 && res.status < 400) return new URL(url);
     const html = await res.text();
