@@ -5,7 +5,6 @@ import { readButtons, type UserAgent } from '../support/browserless.js';
 import { codeFlow, discover } from '../support/rp-client.js';
 
 const WEB = TEST_CLIENTS.web;
-const SPA = TEST_CLIENTS.spa;
 const LOGGED_OUT = WEB.post_logout_redirect_uris[0];
 
 /**
@@ -15,11 +14,9 @@ const LOGGED_OUT = WEB.post_logout_redirect_uris[0];
 describe('GET /logout, logout.confirm "when-needed"', () => {
   let gh: RunningGatehouse;
   let web: client.Configuration;
-  let spa: client.Configuration;
   beforeAll(async () => {
     gh = await startTestGatehouse();
     web = await discover(gh.issuer, WEB, client.ClientSecretBasic(WEB.client_secret));
-    spa = await discover(gh.issuer, SPA, client.None());
   });
   afterAll(() => gh?.stop());
 
@@ -115,19 +112,6 @@ describe('GET /logout, logout.confirm "when-needed"', () => {
     );
     expect(await isConfirmationPage(res)).toBe(true);
     expect(await silentError(second.ua)).toBe('code');
-  });
-
-  it('asks when the hint is for another client of the session that client signed in with', async () => {
-    const webFlow = await codeFlow(web, WEB.redirect_uris[0]);
-    const spaFlow = await codeFlow(spa, SPA.redirect_uris[0], {}, { ua: webFlow.ua });
-    // The SPA's own hint matches its sid in this session: quiet. The web app's hint, too. A hint
-    // whose sid was issued to the other client does not exist, so check a forged-looking mix:
-    // the web app's hint sent with the SPA's client_id is refused outright.
-    const mixed = await webFlow.ua.follow(
-      `${gh.issuer}/logout?${new URLSearchParams({ id_token_hint: webFlow.tokens.id_token!, client_id: SPA.client_id })}`,
-    );
-    expect(mixed.res.status).toBe(400);
-    expect(await silentError(spaFlow.ua)).toBe('code');
   });
 
   it('refuses an invalid hint with the error page, and the session stays', async () => {
