@@ -126,18 +126,21 @@ describe('bad input at /authorize', () => {
     });
   });
 
-  it('POST is not enabled for authorization requests: 404 in the OAuth shape, no redirect', async () => {
-    const res = await http
-      .post('/authorize')
-      .type('form')
-      .send(new URLSearchParams(authorizeParams()).toString());
-    expect({ status: res.status, location: res.headers.location, text: res.text }).toEqual({
-      status: 404,
+  it('POST authorization requests become the same GET request (303), whatever the parameters', async () => {
+    const params = authorizeParams();
+    const res = await http.post('/authorize').type('form').send(new URLSearchParams(params).toString());
+    expect(res.status).toBe(303);
+    expect(Object.fromEntries(new URL(res.headers.location!, 'http://x/authorize').searchParams)).toEqual(
+      params,
+    );
+  });
+
+  it('POST without a form body: 400 invalid_request, no redirect', async () => {
+    const res = await http.post('/authorize').set('accept', 'application/json').type('json').send('{}');
+    expect({ status: res.status, location: res.headers.location, error: res.body.error }).toEqual({
+      status: 400,
       location: undefined,
-      text: JSON.stringify({
-        error: 'invalid_request',
-        error_description: 'unrecognized route: POST /authorize',
-      }),
+      error: 'invalid_request',
     });
   });
 });
