@@ -6,6 +6,12 @@ import { AppError } from './app-error.js';
 const POST_AS_GET_PATHS = new Set(['/authorize', '/logout']);
 
 /**
+ * The longest query the redirect may carry: the GET that follows must fit in Node's 16 KiB of
+ * request headers (and in what browsers and proxies accept as a URL) with room for cookies.
+ */
+const MAX_QUERY_LENGTH = 8192;
+
+/**
  * Accepts form POSTs at `/authorize` and `/logout` by answering `303 See Other` to the same
  * endpoint with the form's parameters as the query, which the browser then requests with GET.
  *
@@ -21,7 +27,8 @@ const POST_AS_GET_PATHS = new Set(['/authorize', '/logout']);
  * Only the form body is read (OpenID Connect Core §3.1.2.1: "serialized using Form
  * Serialization"); a query string on the POST itself is ignored. The `Location` is the relative
  * reference `?<query>`, which resolves against the requested URL whatever prefix a reverse
- * proxy or the AWS path (`/aws/oidc/authorize`) put in front of it.
+ * proxy or the AWS path (`/aws/oidc/authorize`) put in front of it. Parameters longer than
+ * 8 KiB as a query are refused with 413, as the GET could not carry them.
  *
  * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
@@ -62,9 +69,18 @@ export function createPostAsGet(bodyLimitBytes: number) {
         if (typeof one === 'string') query.append(name, one);
       }
     }
+    const location = `?${query.toString()}`;
+    if (location.length > MAX_QUERY_LENGTH) {
+      throw new AppError(
+        413,
+        'invalid_request',
+        'The request is too large.',
+        `POST ${ctx.path} parameters exceed ${MAX_QUERY_LENGTH} bytes as a query`,
+      );
+    }
     ctx.set('cache-control', 'no-store');
     ctx.status = 303;
-    ctx.set('location', `?${query.toString()}`);
+    ctx.set('location', location);
     ctx.body = '';
   };
 }

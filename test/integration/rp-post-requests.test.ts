@@ -87,6 +87,18 @@ describe('POST /authorize and POST /logout', () => {
     expect(await res.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
   });
 
+  it('refuses parameters too long to become a query with 413, not a redirect nobody can follow', async () => {
+    const { fields } = await authorizationRequest({ login_hint: 'x'.repeat(9000) });
+    const res = await fetch(`${gh.issuer}/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams(fields).toString(),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+  });
+
   it('POST /logout without a hint shows the confirmation page, whose form signs out', async () => {
     const { ua } = await codeFlow(web, WEB.redirect_uris[0]);
     const page = await ua.submit(`${gh.issuer}/logout`, {
