@@ -109,6 +109,16 @@ OIDCDefaultLoggedOutURL ${loggedOut()}
         // POST mode: Apache's page posts the request; Gatehouse answers 303 to the same GET.
         expect(authorizeMethods).toEqual(method === 'POST' ? ['POST', 'GET'] : ['GET']);
 
+        // Single sign-on across sites: without Apache's session, the next request goes to
+        // Gatehouse again (by POST in POST mode, cross-site), which sees its Lax session cookie
+        // after the 303 and returns at once: no sign-in page.
+        await context.clearCookies({ domain: '127.0.0.1' });
+        authorizeMethods.length = 0;
+        await page.goto(`${app()}/protected/secret.html`);
+        await page.waitForURL(`${app()}/protected/secret.html`);
+        expect(await page.textContent('p')).toBe('secret');
+        expect(authorizeMethods).toEqual(method === 'POST' ? ['POST', 'GET'] : ['GET']);
+
         const endSessionHints: (string | null)[] = [];
         page.on('request', (request) => {
           const url = new URL(request.url());
