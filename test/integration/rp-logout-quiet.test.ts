@@ -88,32 +88,6 @@ describe('GET /logout, logout.confirm "when-needed"', () => {
     expect(await silentError(ua)).toBe('code');
   });
 
-  // Logout CSRF: a page that got hold of some ID token (its own user's, or an old one) must not
-  // sign another browser out silently.
-  it("asks when the hint is another browser's session, and that browser stays signed in", async () => {
-    const victim = await codeFlow(web, WEB.redirect_uris[0]);
-    const attacker = await codeFlow(web, WEB.redirect_uris[0]);
-    const { res } = await victim.ua.follow(
-      client.buildEndSessionUrl(web, {
-        id_token_hint: attacker.tokens.id_token!,
-        post_logout_redirect_uri: LOGGED_OUT,
-      }).href,
-    );
-    expect(await isConfirmationPage(res)).toBe(true);
-    expect(await silentError(victim.ua)).toBe('code');
-  });
-
-  it('asks when the hint is from an earlier session of the same browser', async () => {
-    const first = await codeFlow(web, WEB.redirect_uris[0]);
-    await first.ua.follow(client.buildEndSessionUrl(web, { id_token_hint: first.tokens.id_token! }).href);
-    const second = await codeFlow(web, WEB.redirect_uris[0], {}, { ua: first.ua });
-    const { res } = await second.ua.follow(
-      client.buildEndSessionUrl(web, { id_token_hint: first.tokens.id_token! }).href,
-    );
-    expect(await isConfirmationPage(res)).toBe(true);
-    expect(await silentError(second.ua)).toBe('code');
-  });
-
   it('refuses an invalid hint with the error page, and the session stays', async () => {
     const { tokens, ua } = await codeFlow(web, WEB.redirect_uris[0]);
     const [header, payload] = tokens.id_token!.split('.');
