@@ -73,8 +73,10 @@ export async function startApache(port: number, directives: string): Promise<Apa
       await fetch(`http://127.0.0.1:${port}/loggedout.html`);
       break;
     } catch (err) {
-      if (Date.now() > deadline)
+      if (Date.now() > deadline) {
+        child.kill('SIGTERM'); // ours, started above: not left running when the test fails
         throw new Error(`apache2 did not answer: ${(err as Error).message}\n${stderr}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
