@@ -123,20 +123,47 @@ export function beforeClientAuthentication(
   provider: Provider,
   check: (ctx: KoaContextWithOIDC, clientId: string) => Promise<void>,
 ): void {
+  wrapClientLookup(provider, async (ctx, clientId, find) => {
+    await check(ctx, clientId);
+    return find();
+  });
+}
+
+/**
+ * Runs `check(ctx, client)` once oidc-provider has found the client a request authenticates as,
+ * before it compares credentials (same interception point as beforeClientAuthentication). A
+ * check that throws (an oidc-provider error) refuses the request with that error.
+ */
+export function afterClientLookup(
+  provider: Provider,
+  check: (ctx: KoaContextWithOIDC, client: unknown) => void,
+): void {
+  wrapClientLookup(provider, async (_ctx, _clientId, find) => {
+    const client = await find();
+    if (client) check(_ctx, client);
+    return client;
+  });
+}
+
+/** Wraps `Client.find` for the first lookup of a client-authenticating request (see above). */
+function wrapClientLookup(
+  provider: Provider,
+  around: (ctx: KoaContextWithOIDC, clientId: string, find: () => Promise<unknown>) => Promise<unknown>,
+): void {
   const Client = provider.Client as unknown as { find(id: string, ...rest: unknown[]): Promise<unknown> };
   const find = Client.find.bind(Client);
-  const checked = new WeakSet<object>();
+  const seen = new WeakSet<object>();
   Client.find = async (id: string, ...rest: unknown[]) => {
     const ctx = Provider.ctx;
     if (
       ctx &&
       typeof id === 'string' &&
-      !checked.has(ctx) &&
+      !seen.has(ctx) &&
       CLIENT_AUTH_ROUTES.has(ctx.oidc.route) &&
       !ctx.oidc.entities.Client
     ) {
-      checked.add(ctx);
-      await check(ctx, id);
+      seen.add(ctx);
+      return around(ctx, id, () => find(id, ...rest));
     }
     return find(id, ...rest);
   };
