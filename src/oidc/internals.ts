@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import type { Store } from '../storage/store.js';
 
 /**
@@ -196,4 +197,22 @@ export function extendModelPayload(Model: { IN_PAYLOAD: string[] }, property: st
   const base = descriptor?.get ? () => descriptor.get!.call(Model) as string[] : () => Model.IN_PAYLOAD;
   const extended = [...base(), property];
   Object.defineProperty(Model, 'IN_PAYLOAD', { configurable: true, get: () => extended });
+}
+
+/** The methods oidc-provider registers routes with (lib/helpers/initialize_app.js). */
+const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * The methods oidc-provider serves at `path`, from its own route table (so enabled features,
+ * `enableHttpPostMethods` and CORS preflight routes are reflected as configured), HEAD with GET
+ * as its router does; empty when no route has this path.
+ */
+export function providerRouteMethods(provider: Provider, path: string): string[] {
+  const { router } = instance(provider);
+  if (!router) return [];
+  const methods: string[] = [];
+  for (const method of ROUTE_METHODS) {
+    if (router.match(method, path)) methods.push(method, ...(method === 'GET' ? ['HEAD'] : []));
+  }
+  return methods;
 }
