@@ -126,17 +126,23 @@ describe('bad input at /authorize', () => {
     });
   });
 
-  it('POST is not enabled for authorization requests: 404 in the OAuth shape, no redirect', async () => {
+  it('POST is not enabled for authorization requests: 405 with Allow, in the OAuth shape, no redirect', async () => {
     const res = await http
       .post('/authorize')
       .type('form')
       .send(new URLSearchParams(authorizeParams()).toString());
-    expect({ status: res.status, location: res.headers.location, text: res.text }).toEqual({
-      status: 404,
+    expect({
+      status: res.status,
+      allow: res.headers.allow,
+      location: res.headers.location,
+      text: res.text,
+    }).toEqual({
+      status: 405,
+      allow: 'GET, HEAD',
       location: undefined,
       text: JSON.stringify({
         error: 'invalid_request',
-        error_description: 'unrecognized route: POST /authorize',
+        error_description: 'method not allowed: POST /authorize (allowed: GET, HEAD)',
       }),
     });
   });
