@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Refuse } from './refusal.js';
+import { AppError } from './app-error.js';
 
 /**
  * Enforces `http.bodyLimitBytes` on every request, whatever reads the body later (oidc-provider,
@@ -34,17 +35,22 @@ export function createBodyLimit(limitBytes: number, refuse: Refuse) {
   };
 }
 
-/** The whole body, or undefined once more than `limit` bytes arrive (the rest is left unread). */
+/** The whole body, or undefined once more than `limit` bytes arrive (the rest is discarded). */
 async function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume(); // discard the rest, so the 413 reaches the client before the connection closes
-      return undefined;
+  try {
+    for await (const chunk of req.iterator({ destroyOnReturn: false })) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume(); // discard the rest, so the 413 reaches the client before the connection closes
+        return undefined;
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    // The client aborted or sent malformed chunks: its error, not ours (and nobody may be listening).
+    throw new AppError(400, 'invalid_request', 'the request body could not be read', String(err));
   }
   return Buffer.concat(chunks, size);
 }
