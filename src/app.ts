@@ -18,6 +18,9 @@ import { createRequestId } from './http/request-id.js';
 import { createHealthRoutes } from './http/health.js';
 import { createMetadataCache } from './http/metadata-cache.js';
 import { createBodyLimit } from './http/body-limit.js';
+import { createRefuse } from './http/refusal.js';
+import { providerRouteMethods } from './oidc/internals.js';
+import { sendAwsError } from './aws/errors.js';
 import { underPrefix } from './http/under-prefix.js';
 import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
@@ -68,8 +71,14 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createMetadataCache(providers)); // discovery and /jwks, with ETags; early, as most hits need nothing after
   app.use(createPinIssuer(config.issuer, config.trustProxy));
   app.use(refuseUnimplementedMethods);
-  app.use(createBodyLimit(config.http.bodyLimitBytes));
-  app.use(createNotFound(views));
+  const refuse = createRefuse({
+    views,
+    ...(config.aws.enabled ? { own: { prefix: AWS_BASE_PATH, send: sendAwsRefusal } } : {}),
+  });
+  app.use(createBodyLimit(config.http.bodyLimitBytes, refuse));
+  app.use(
+    createNotFound({ views, refuse, methodsAt: (path) => providerRouteMethods(providers.current, path) }),
+  );
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
 
   if (config.mode === 'test' && deps.testAccounts) {
@@ -108,6 +117,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(providers.deviceFlow.prefillUserCode);
   app.use(mountCurrent(providers));
   return app;
+}
+
+/** The AWS API's refusals: InvalidRequestException (the model's exception for a malformed request) with the HTTP status of the refusal. */
+function sendAwsRefusal(ctx: Koa.Context, status: number, description: string): void {
+  sendAwsError(ctx, 'invalid_request', description);
+  ctx.status = status;
 }
 
 /** Mounts whichever provider is current (it is replaced when the signing keys change). */

@@ -146,6 +146,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
   router.all(['/client/register', '/device_authorization', '/token'], (ctx) => {
     ctx.set('allow', 'POST');
     sendAwsError(ctx, 'invalid_request', `${ctx.method} is not allowed; use POST`);
+    ctx.status = 405; // RFC 9110 §15.5.6, with the model's InvalidRequestException
   });
   return router;
 }

@@ -14,6 +14,7 @@ import { conformErrors } from './conform-errors.js';
 import {
   addAtHashAtTokenEndpoint,
   beforeClientAuthentication,
+  afterClientLookup,
   includeSidForAllClients,
   makeReplayDetectionAtomic,
   refuseUnregisteredResponseTypes,
@@ -21,6 +22,7 @@ import {
 import { observeProvider } from './observe-provider.js';
 import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
+import { enforceRegisteredAuthMethod } from './client-auth-method.js';
 import { keepUsedAwsRegistrations } from './aws-registrations.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
@@ -53,6 +55,7 @@ export function createProvider(deps: ProviderDeps) {
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);
   beforeClientAuthentication(provider, clientAuthLimits.check);
+  afterClientLookup(provider, enforceRegisteredAuthMethod);
   provider.use(clientAuthLimits.recordFailures);
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
   provider.use(conformErrors);

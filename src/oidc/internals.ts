@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import type { Store } from '../storage/store.js';
 
 /**
@@ -123,20 +124,47 @@ export function beforeClientAuthentication(
   provider: Provider,
   check: (ctx: KoaContextWithOIDC, clientId: string) => Promise<void>,
 ): void {
+  wrapClientLookup(provider, async (ctx, clientId, find) => {
+    await check(ctx, clientId);
+    return find();
+  });
+}
+
+/**
+ * Runs `check(ctx, client)` once oidc-provider has found the client a request authenticates as,
+ * before it compares credentials (same interception point as beforeClientAuthentication). A
+ * check that throws (an oidc-provider error) refuses the request with that error.
+ */
+export function afterClientLookup(
+  provider: Provider,
+  check: (ctx: KoaContextWithOIDC, client: unknown) => void,
+): void {
+  wrapClientLookup(provider, async (_ctx, _clientId, find) => {
+    const client = await find();
+    if (client) check(_ctx, client);
+    return client;
+  });
+}
+
+/** Wraps `Client.find` for the first lookup of a client-authenticating request (see above). */
+function wrapClientLookup(
+  provider: Provider,
+  around: (ctx: KoaContextWithOIDC, clientId: string, find: () => Promise<unknown>) => Promise<unknown>,
+): void {
   const Client = provider.Client as unknown as { find(id: string, ...rest: unknown[]): Promise<unknown> };
   const find = Client.find.bind(Client);
-  const checked = new WeakSet<object>();
+  const seen = new WeakSet<object>();
   Client.find = async (id: string, ...rest: unknown[]) => {
     const ctx = Provider.ctx;
     if (
       ctx &&
       typeof id === 'string' &&
-      !checked.has(ctx) &&
+      !seen.has(ctx) &&
       CLIENT_AUTH_ROUTES.has(ctx.oidc.route) &&
       !ctx.oidc.entities.Client
     ) {
-      checked.add(ctx);
-      await check(ctx, id);
+      seen.add(ctx);
+      return around(ctx, id, () => find(id, ...rest));
     }
     return find(id, ...rest);
   };
@@ -222,4 +250,22 @@ export function idTokenHintMatchesSession(ctx: KoaContextWithOIDC): boolean {
   if (!hint?.payload || !session?.accountId || !client) return false;
   const sid = session.sidFor(client.clientId);
   return typeof sid === 'string' && hint.payload.sid === sid && hint.payload.sub === session.accountId;
+}
+
+/** The methods oidc-provider registers routes with (lib/helpers/initialize_app.js). */
+const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * The methods oidc-provider serves at `path`, from its own route table (so enabled features,
+ * `enableHttpPostMethods` and CORS preflight routes are reflected as configured), HEAD with GET
+ * as its router does; empty when no route has this path.
+ */
+export function providerRouteMethods(provider: Provider, path: string): string[] {
+  const { router } = instance(provider);
+  if (!router) return [];
+  const methods: string[] = [];
+  for (const method of ROUTE_METHODS) {
+    if (router.match(method, path)) methods.push(method, ...(method === 'GET' ? ['HEAD'] : []));
+  }
+  return methods;
 }

@@ -66,9 +66,10 @@ describe('AWS API wire format', () => {
     expect(body).not.toHaveProperty('code');
   });
 
-  it('answers other methods with InvalidRequestException', async () => {
+  it('answers other methods 405 with InvalidRequestException and Allow: POST', async () => {
     const res = await fetch(`${gh.issuer}/aws/oidc/token`);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
     expect(res.headers.get('x-amzn-errortype')).toBe('InvalidRequestException');
   });
 

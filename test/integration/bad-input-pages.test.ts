@@ -54,7 +54,10 @@ describe('bad input at the sign-in and device pages', () => {
           controller.close();
         },
       });
-      expect(await json(await post(chunks))).toEqual({ status: 413, body: formUnreadable });
+      expect(await json(await post(chunks))).toEqual({
+        status: 413,
+        body: { error: 'invalid_request', error_description: 'request body exceeds 65536 bytes' },
+      });
       expect(await json(await post(`${form}&pad=${'a'.repeat(BODY_LIMIT)}`))).toEqual({
         status: 413,
         body: { error: 'invalid_request', error_description: 'request body exceeds 65536 bytes' },

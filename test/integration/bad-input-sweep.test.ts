@@ -1,7 +1,8 @@
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse } from '../support/gatehouse.js';
-import { basic, FORM, stackTraceIn, WEB_AUTH } from './bad-input-support.js';
+import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
+import { basic, BODY_LIMIT, FORM, stackTraceIn, WEB_AUTH } from './bad-input-support.js';
 
 /**
  * Fires malformed requests at every endpoint and asserts that none is answered with a 5xx or
@@ -156,5 +157,195 @@ describe('a sweep of malformed requests over every endpoint', () => {
 
   it('sweeps enough to matter', () => {
     expect(CASES.length * ENDPOINTS.length).toBeGreaterThan(1500);
+  });
+});
+
+describe('wrong methods on served paths', () => {
+  let gh: RunningGatehouse;
+  let http: ReturnType<typeof request>;
+  beforeAll(async () => {
+    gh = await startTestGatehouse();
+    http = request(gh.app.callback());
+  });
+  afterAll(() => gh?.stop());
+
+  const send = (method: string, path: string) =>
+    (http as unknown as Record<string, (url: string) => request.Test>)[method.toLowerCase()]!(path);
+
+  // [method, path, the methods the path is served with]
+  const WRONG: [string, string, string][] = [
+    ['GET', '/token', 'POST, OPTIONS'],
+    ['PUT', '/token', 'POST, OPTIONS'],
+    ['POST', '/jwks', 'GET, HEAD, OPTIONS'],
+    ['GET', '/revoke', 'POST, OPTIONS'],
+    ['GET', '/introspect', 'POST, OPTIONS'],
+    ['PUT', '/userinfo', 'GET, HEAD, POST, OPTIONS'],
+    ['GET', '/device_authorization', 'POST, OPTIONS'],
+    ['POST', '/.well-known/openid-configuration', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/.well-known/oauth-authorization-server', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/device', 'GET, HEAD, POST'],
+    ['GET', '/logout/confirm', 'POST'],
+  ];
+
+  it.each(WRONG)('%s %s: 405 with Allow: %s, in the OAuth error shape', async (method, path, allow) => {
+    const res = await send(method, path);
+    expect({ status: res.status, allow: res.headers.allow, body: res.body as unknown }).toEqual({
+      status: 405,
+      allow,
+      body: { error: 'invalid_request', error_description: expect.stringContaining('method not allowed') },
+    });
+  });
+
+  it.each([
+    ['DELETE', '/authorize'],
+    ['PUT', '/logout'],
+  ])('%s %s: 405 naming GET among the allowed methods', async (method, path) => {
+    const res = await send(method, path);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow?.split(', ')).toEqual(expect.arrayContaining(['GET', 'HEAD']));
+    expect(res.headers.allow).not.toContain(method);
+    expect(res.body).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('a browser gets the error page for a wrong method on a page', async () => {
+    for (const [method, path] of [
+      ['DELETE', '/authorize'],
+      ['GET', '/interaction/xyz/login'],
+      ['PUT', '/device'],
+    ] as const) {
+      const res = await send(method, path).set('accept', 'text/html,application/xhtml+xml,*/*;q=0.8');
+      expect({ path, status: res.status, type: res.type }).toEqual({ path, status: 405, type: 'text/html' });
+      expect(res.headers.allow).toEqual(expect.stringContaining(method === 'GET' ? 'POST' : 'GET'));
+    }
+  });
+
+  it('the AWS API answers a wrong method in its own shape', async () => {
+    for (const path of ['/aws/oidc/token', '/aws/oidc/client/register', '/aws/oidc/device_authorization']) {
+      const res = await http.get(path);
+      expect({
+        path,
+        status: res.status,
+        allow: res.headers.allow,
+        type: res.headers['x-amzn-errortype'],
+      }).toEqual({ path, status: 405, allow: 'POST', type: 'InvalidRequestException' });
+      expect(res.body).toMatchObject({ error: 'invalid_request', message: expect.any(String) });
+    }
+  });
+
+  it('keeps 404 for unknown paths, HEAD where GET is served and CORS preflight', async () => {
+    expect((await http.put('/no/such/path')).status).toBe(404);
+    expect((await http.get('/tokens')).status).toBe(404);
+    expect((await http.head('/jwks')).status).toBe(200);
+    expect((await http.head('/.well-known/openid-configuration')).status).toBe(200);
+    const preflight = await http
+      .options('/token')
+      .set('origin', 'https://spa.example.com')
+      .set('access-control-request-method', 'POST');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-methods']).toBe('POST');
+  });
+});
+
+describe('chunked request bodies (no Content-Length)', () => {
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ env: { GATEHOUSE_MODE: 'test' } });
+  });
+  afterAll(() => gh?.stop());
+
+  /** Sends `chunks` with Transfer-Encoding: chunked (node:http sets no Content-Length). */
+  function sendChunked(path: string, type: string, chunks: string[], headers: Record<string, string> = {}) {
+    const url = new URL(gh.url);
+    return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            path,
+            method: 'POST',
+            headers: { 'content-type': type, 'transfer-encoding': 'chunked', ...headers },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          },
+        );
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      },
+    );
+  }
+  const oversized = (prefix: string) => [prefix, ...Array.from({ length: 4 }, () => 'a'.repeat(20000))];
+  const tooLarge = {
+    error: 'invalid_request',
+    error_description: `request body exceeds ${BODY_LIMIT} bytes`,
+  };
+
+  it.each([
+    ['/token', FORM],
+    ['/revoke', FORM],
+    ['/introspect', FORM],
+    ['/device_authorization', FORM],
+    ['/userinfo', FORM],
+    ['/logout/confirm', FORM],
+    ['/device', FORM],
+    ['/interaction/xyz/login', FORM],
+    ['/_test/clients', 'application/json'],
+    ['/no/such/path', FORM],
+  ])('%s: over http.bodyLimitBytes is 413', async (path, type) => {
+    const res = await sendChunked(path, type, oversized('pad='), { authorization: WEB_AUTH });
+    expect({ status: res.status, body: JSON.parse(res.body) as unknown }).toEqual({
+      status: 413,
+      body: tooLarge,
+    });
+  });
+
+  it('/aws/oidc/token: over the limit is 413 in the AWS shape', async () => {
+    const res = await sendChunked('/aws/oidc/token', 'application/json', oversized('{"pad":"'));
+    expect(res.status).toBe(413);
+    expect(res.headers['x-amzn-errortype']).toBe('InvalidRequestException');
+    expect(JSON.parse(res.body)).toMatchObject({
+      error: 'invalid_request',
+      message: tooLarge.error_description,
+    });
+  });
+
+  it('a browser gets the error page for an oversized chunked form', async () => {
+    const res = await sendChunked('/interaction/xyz/login', FORM, oversized('pad='), { accept: 'text/html' });
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+  });
+
+  it('a chunked body under the limit is read as sent, by every reader', async () => {
+    const service = TEST_CLIENTS.service;
+    const token = await sendChunked('/token', FORM, ['grant_type=client_', 'credentials&scope=api:read'], {
+      authorization: basic(service.client_id, service.client_secret),
+    });
+    expect(token.status).toBe(200);
+    expect(JSON.parse(token.body)).toHaveProperty('access_token');
+
+    const register = await sendChunked('/aws/oidc/client/register', 'application/json', [
+      '{"clientName":"chunked",',
+      '"clientType":"public"}',
+    ]);
+    expect(register.status).toBe(200);
+    expect(JSON.parse(register.body)).toHaveProperty('clientSecret');
+
+    const client = await sendChunked('/_test/clients', 'application/json', [
+      '{"grant_types":["client_credentials"],',
+      '"redirect_uris":[],"response_types":[]}',
+    ]);
+    expect(client.status).toBe(201);
+
+    const padded = `grant_type=client_credentials&scope=api:read&pad=${'a'.repeat(BODY_LIMIT - 60)}`;
+    const atLimit = await sendChunked('/interaction/xyz/login', FORM, [
+      padded.slice(0, 30000),
+      padded.slice(30000),
+    ]);
+    expect(atLimit.status).toBeLessThan(500);
+    expect(atLimit.status).not.toBe(413);
   });
 });

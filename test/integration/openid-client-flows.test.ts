@@ -14,8 +14,21 @@ const insecure = { execute: [client.allowInsecureRequests] };
 
 describe('relying-party flows through openid-client', () => {
   let gh: RunningGatehouse;
-  const discover = (c: { client_id: string; client_secret?: string }, auth?: client.ClientAuth) =>
-    client.discovery(new URL(gh.issuer), c.client_id, c.client_secret, auth, insecure);
+  /** Discovery for a test client, authenticating with its registered method (basic by default). */
+  const discover = (
+    c: { client_id: string; client_secret?: string; token_endpoint_auth_method?: string },
+    auth?: client.ClientAuth,
+  ) =>
+    client.discovery(
+      new URL(gh.issuer),
+      c.client_id,
+      c.client_secret,
+      auth ??
+        (c.token_endpoint_auth_method === 'client_secret_post' || !c.client_secret
+          ? undefined
+          : client.ClientSecretBasic(c.client_secret)),
+      insecure,
+    );
   beforeAll(async () => {
     gh = await startTestGatehouse({ overrides: { deviceFlow: FAST_DEVICE_FLOW } });
   });

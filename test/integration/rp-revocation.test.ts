@@ -130,8 +130,8 @@ describe('POST /revoke (RFC 7009) and POST /introspect (RFC 7662)', () => {
 
     it('answers 200 for a token it never issued (RFC 7009 §2.2)', async () => {
       const res = await revokeRaw('never-issued', {
-        client_id: WEB.client_id,
-        client_secret: WEB.client_secret,
+        client_id: TEST_CLIENTS.post.client_id,
+        client_secret: TEST_CLIENTS.post.client_secret,
       });
       expect(res.status).toBe(200);
       await expect(client.tokenRevocation(web, 'never-issued')).resolves.toBeUndefined();

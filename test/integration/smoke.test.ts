@@ -15,7 +15,7 @@ describe('smoke: confidential code flow', () => {
       new URL(gh.issuer),
       TEST_CLIENTS.web.client_id,
       TEST_CLIENTS.web.client_secret,
-      undefined,
+      client.ClientSecretBasic(TEST_CLIENTS.web.client_secret), // web-app's registered method
       { execute: [client.allowInsecureRequests] },
     );
     const verifier = client.randomPKCECodeVerifier();

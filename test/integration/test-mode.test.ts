@@ -22,9 +22,16 @@ describe('test-IdP mode', () => {
       env: { LOG_LEVEL: 'silent' },
       overrides: { clients: [RP] },
     });
-    config = await client.discovery(new URL(gh.issuer), RP.client_id, RP.client_secret, undefined, {
-      execute: [client.allowInsecureRequests],
-    });
+    // RP is registered (by default) for client_secret_basic, the only method Gatehouse accepts from it.
+    config = await client.discovery(
+      new URL(gh.issuer),
+      RP.client_id,
+      RP.client_secret,
+      client.ClientSecretBasic(RP.client_secret),
+      {
+        execute: [client.allowInsecureRequests],
+      },
+    );
   });
   afterAll(() => gh?.stop());
 
@@ -123,8 +130,11 @@ describe('test-IdP mode', () => {
       };
       const cc = await fetch(`${gh.issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret }),
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
       });
       expect(cc.status).toBe(200);
       expect((await api('DELETE', `/clients/${id}`)).status).toBe(204);
