@@ -28,7 +28,7 @@ import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
 import { createAuthorizeCompat } from './aws/authorize-compat.js';
-import { createPostAsGet } from './http/post-as-get.js';
+import { createPostAsGet, withPostAsGet } from './http/post-as-get.js';
 import type { ProviderRef } from './oidc/provider-ref.js';
 
 export interface AppDeps {
@@ -77,7 +77,11 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(createBodyLimit(config.http.bodyLimitBytes, refuse));
   app.use(
-    createNotFound({ views, refuse, methodsAt: (path) => providerRouteMethods(providers.current, path) }),
+    createNotFound({
+      views,
+      refuse,
+      methodsAt: (path) => withPostAsGet(path, providerRouteMethods(providers.current, path)),
+    }),
   );
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
 

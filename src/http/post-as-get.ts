@@ -5,6 +5,13 @@ import { AppError } from './app-error.js';
 /** The browser endpoints OpenID Connect requires to accept POST as well as GET. */
 const POST_AS_GET_PATHS = new Set(['/authorize', '/logout']);
 
+/** The methods `path` is served with, given the provider's: POST added where this module serves it. */
+export function withPostAsGet(path: string, methods: string[]): string[] {
+  return POST_AS_GET_PATHS.has(path) && methods.length > 0 && !methods.includes('POST')
+    ? [...methods, 'POST']
+    : methods;
+}
+
 /**
  * The longest query the redirect may carry: the GET that follows must fit in Node's 16 KiB of
  * request headers (and in what browsers and proxies accept as a URL) with room for cookies.

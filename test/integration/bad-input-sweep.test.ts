@@ -199,10 +199,11 @@ describe('wrong methods on served paths', () => {
   it.each([
     ['DELETE', '/authorize'],
     ['PUT', '/logout'],
-  ])('%s %s: 405 naming GET among the allowed methods', async (method, path) => {
+  ])('%s %s: 405 naming GET and POST among the allowed methods', async (method, path) => {
     const res = await send(method, path);
     expect(res.status).toBe(405);
-    expect(res.headers.allow?.split(', ')).toEqual(expect.arrayContaining(['GET', 'HEAD']));
+    // POST too: OpenID Connect requires it at both (served as a 303 to the same GET request).
+    expect(res.headers.allow?.split(', ')).toEqual(expect.arrayContaining(['GET', 'HEAD', 'POST']));
     expect(res.headers.allow).not.toContain(method);
     expect(res.body).toMatchObject({ error: 'invalid_request' });
   });
