@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { readButtons, type UserAgent } from '../support/browserless.js';
-import { codeFlow, discover } from '../support/rp-client.js';
+import { codeFlow, discover, silentAuthorization } from '../support/rp-client.js';
 
 const WEB = TEST_CLIENTS.web;
 const LOGGED_OUT = WEB.post_logout_redirect_uris[0];
@@ -21,14 +21,7 @@ describe('GET /logout, logout.confirm "when-needed"', () => {
   afterAll(() => gh?.stop());
 
   async function silentError(ua: UserAgent) {
-    const url = client.buildAuthorizationUrl(web, {
-      redirect_uri: WEB.redirect_uris[0],
-      scope: 'openid',
-      prompt: 'none',
-      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
-    const back = new URL((await ua.follow(url.href)).url);
+    const back = await silentAuthorization(web, WEB.redirect_uris[0], ua);
     return back.searchParams.get('error') ?? (back.searchParams.get('code') ? 'code' : 'nothing');
   }
 

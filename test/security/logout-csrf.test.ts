@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { readButtons, type UserAgent } from '../support/browserless.js';
-import { authorize, codeFlow, discover } from '../support/rp-client.js';
+import { authorize, codeFlow, discover, silentAuthorization } from '../support/rp-client.js';
 
 const WEB = TEST_CLIENTS.web;
 const LOGGED_OUT = WEB.post_logout_redirect_uris[0];
@@ -25,14 +25,7 @@ describe('logout CSRF with id_token_hint', () => {
 
   /** Whether `ua` is still signed in: prompt=none returns a code rather than login_required. */
   async function stillSignedIn(ua: UserAgent) {
-    const url = client.buildAuthorizationUrl(web, {
-      redirect_uri: WEB.redirect_uris[0],
-      scope: 'openid',
-      prompt: 'none',
-      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
-    return new URL((await ua.follow(url.href)).url).searchParams.has('code');
+    return (await silentAuthorization(web, WEB.redirect_uris[0], ua)).searchParams.has('code');
   }
 
   /** Sends the victim's browser to /logout with `hint`, by GET or by a (cross-site) form POST. */

@@ -110,3 +110,22 @@ export function responseParams(url: string | URL): URLSearchParams {
   const parsed = new URL(url);
   return parsed.hash ? new URLSearchParams(parsed.hash.slice(1)) : parsed.searchParams;
 }
+
+/**
+ * Where a `prompt=none` authorization request from `ua` ends: the relying party's redirect
+ * carrying `code` when the browser is still signed in, `error=login_required` when it is not.
+ */
+export async function silentAuthorization(
+  config: client.Configuration,
+  redirectUri: string,
+  ua: UserAgent,
+): Promise<URL> {
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    prompt: 'none',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
+  return new URL((await ua.follow(url.href)).url);
+}
