@@ -36,7 +36,7 @@ function budgetsFor(ip: string, clientId: string | undefined): Budget[] {
  * original caller's address).
  *
  * `check` runs inside the provider once it knows which client is authenticating (see
- * internals.ts, beforeClientAuthentication): a blocked client or IP gets 429 `slow_down` with
+ * internals.ts, interceptClientAuthentication): a blocked client or IP gets 429 `slow_down` with
  * Retry-After before its credentials are looked at. `recordFailures` is provider middleware
  * counting every `invalid_client` answer against the budgets.
  */

@@ -19,7 +19,7 @@ function presentedSecretMethod(ctx: KoaContextWithOIDC): string | undefined {
  * lets a client_secret_basic client send client_secret_post and vice versa, but RFC 7591 §2's
  * `token_endpoint_auth_method` is the one method the client uses, and FAPI and security reviews
  * expect only that method accepted. Runs once the client is found and before its secret is
- * compared (internals.ts, afterClientLookup), so nothing is issued or revoked; the 401
+ * compared (internals.ts, interceptClientAuthentication), so nothing is issued or revoked; the 401
  * `invalid_client` counts against the client-auth failure budgets like any other.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2

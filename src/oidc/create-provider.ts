@@ -13,9 +13,8 @@ import { createDeviceFlow, requireDeviceSession } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
 import {
   addAtHashAtTokenEndpoint,
-  beforeClientAuthentication,
-  afterClientLookup,
   includeSidForAllClients,
+  interceptClientAuthentication,
   makeReplayDetectionAtomic,
   refuseUnregisteredResponseTypes,
 } from './internals.js';
@@ -54,8 +53,10 @@ export function createProvider(deps: ProviderDeps) {
   enforceExchangeLineage(provider);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);
-  beforeClientAuthentication(provider, clientAuthLimits.check);
-  afterClientLookup(provider, enforceRegisteredAuthMethod);
+  interceptClientAuthentication(provider, {
+    before: clientAuthLimits.check,
+    after: enforceRegisteredAuthMethod,
+  });
   provider.use(clientAuthLimits.recordFailures);
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
   provider.use(conformErrors);

@@ -107,49 +107,25 @@ export const CLIENT_AUTH_ROUTES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Runs `check(ctx, clientId)` just before oidc-provider authenticates a client, whatever the
- * method: the id from the Basic header, the `client_id` form parameter (client_secret_post,
- * none) or a client assertion's `sub` (private_key_jwt), once the provider has parsed the body
- * and decided which client is presenting credentials, and before it compares them. A check
- * that throws (an oidc-provider error) refuses the request with that error.
+ * Runs `before(ctx, clientId)` just before oidc-provider looks up the client a request
+ * authenticates as, and `after(ctx, client)` once it has found it, both before it compares
+ * credentials, whatever the method: the id from the Basic header, the `client_id` form
+ * parameter (client_secret_post, none) or a client assertion's `sub` (private_key_jwt). A
+ * check that throws (an oidc-provider error) refuses the request with that error.
  *
  * oidc-provider has no event or hook at that point: shared/client_auth.js (authenticateClient)
  * works out the client id, calls `provider.Client.find(clientId)`, then checks the
- * credentials. So this wraps `Client.find` and acts on the first call made while serving a
+ * credentials. So this wraps `Client.find` once and acts on the first call made while serving a
  * client-authenticating route with no client resolved yet (`ctx.oidc.entities.Client`), the
  * request coming from `Provider.ctx` (the provider's AsyncLocalStorage). Other callers of
  * `Client.find` (outside a request, or once the client is known) pass straight through.
  */
-export function beforeClientAuthentication(
+export function interceptClientAuthentication(
   provider: Provider,
-  check: (ctx: KoaContextWithOIDC, clientId: string) => Promise<void>,
-): void {
-  wrapClientLookup(provider, async (ctx, clientId, find) => {
-    await check(ctx, clientId);
-    return find();
-  });
-}
-
-/**
- * Runs `check(ctx, client)` once oidc-provider has found the client a request authenticates as,
- * before it compares credentials (same interception point as beforeClientAuthentication). A
- * check that throws (an oidc-provider error) refuses the request with that error.
- */
-export function afterClientLookup(
-  provider: Provider,
-  check: (ctx: KoaContextWithOIDC, client: unknown) => void,
-): void {
-  wrapClientLookup(provider, async (_ctx, _clientId, find) => {
-    const client = await find();
-    if (client) check(_ctx, client);
-    return client;
-  });
-}
-
-/** Wraps `Client.find` for the first lookup of a client-authenticating request (see above). */
-function wrapClientLookup(
-  provider: Provider,
-  around: (ctx: KoaContextWithOIDC, clientId: string, find: () => Promise<unknown>) => Promise<unknown>,
+  checks: {
+    before: (ctx: KoaContextWithOIDC, clientId: string) => Promise<void>;
+    after: (ctx: KoaContextWithOIDC, client: unknown) => void;
+  },
 ): void {
   const Client = provider.Client as unknown as { find(id: string, ...rest: unknown[]): Promise<unknown> };
   const find = Client.find.bind(Client);
@@ -157,16 +133,19 @@ function wrapClientLookup(
   Client.find = async (id: string, ...rest: unknown[]) => {
     const ctx = Provider.ctx;
     if (
-      ctx &&
-      typeof id === 'string' &&
-      !seen.has(ctx) &&
-      CLIENT_AUTH_ROUTES.has(ctx.oidc.route) &&
-      !ctx.oidc.entities.Client
+      !ctx ||
+      typeof id !== 'string' ||
+      seen.has(ctx) ||
+      !CLIENT_AUTH_ROUTES.has(ctx.oidc.route) ||
+      ctx.oidc.entities.Client
     ) {
-      seen.add(ctx);
-      return around(ctx, id, () => find(id, ...rest));
+      return find(id, ...rest);
     }
-    return find(id, ...rest);
+    seen.add(ctx);
+    await checks.before(ctx, id);
+    const client = await find(id, ...rest);
+    if (client) checks.after(ctx, client);
+    return client;
   };
 }
 
