@@ -1,3 +1,8 @@
+import {
+  CreateTokenWithIAMCommand,
+  SSOOIDCClient,
+  type CreateTokenWithIAMCommandInput,
+} from '@aws-sdk/client-sso-oidc';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { approveDevice, basicAuth } from './flows.js';
@@ -126,4 +131,30 @@ export async function createPartnerIssuer(issuer = 'https://partner-idp.example.
         .sign(options.key ?? privateKey);
     },
   };
+}
+
+/** An IAM access key the grant suites configure in `aws.iamAccessKeys` (test values only). */
+export const IAM_KEY = {
+  accessKeyId: 'AKIAGATEHOUSETEST01',
+  secretAccessKey: 'gatehouse-test-secret-access-key-0123',
+};
+
+/**
+ * Sends CreateTokenWithIAM through the real AWS SDK, signed with IAM_KEY, and returns what it
+ * threw (or its response, when it did not).
+ */
+export async function createTokenWithIamOutcome(
+  issuer: string,
+  input: CreateTokenWithIAMCommandInput,
+): Promise<unknown> {
+  const iam = new SSOOIDCClient({
+    region: 'us-east-1',
+    endpoint: `${issuer}/aws/oidc`,
+    credentials: IAM_KEY,
+  });
+  try {
+    return await iam.send(new CreateTokenWithIAMCommand(input)).catch((e: unknown) => e);
+  } finally {
+    iam.destroy();
+  }
 }
