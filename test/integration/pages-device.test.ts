@@ -57,7 +57,9 @@ describe('connecting a device on the /device pages in a browser', () => {
     expect((await signInOnPage(page)).status()).toBe(303);
 
     expect(await page.textContent('h1')).toBe('Allow access on a device?');
-    expect(await page.textContent('.lead')).toBe('Living-room TV wants to sign in on a device as Alice Liddell.');
+    expect(await page.textContent('.lead')).toBe(
+      'Living-room TV wants to sign in on a device as Alice Liddell.',
+    );
     expect(await page.textContent('main')).toContain('Check that this code matches the one on your device');
     expect(await page.textContent('#user-code')).toBe(device.user_code);
     expect(await page.locator('.scopes li').allTextContents()).toEqual([

@@ -46,7 +46,12 @@ async function decideOnPages(
   decision: 'approve' | 'deny',
 ): Promise<DevicePages> {
   const ua = new UserAgent(issuer);
-  const next = async (page: { url: string }, html: string, fields: Record<string, string> = {}, index = 0) => {
+  const next = async (
+    page: { url: string },
+    html: string,
+    fields: Record<string, string> = {},
+    index = 0,
+  ) => {
     const form = readForm(html, index);
     return ua.submit(new URL(form.action, page.url).href, { ...form.fields, ...fields });
   };

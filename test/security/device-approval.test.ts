@@ -1,4 +1,4 @@
-import type { RunningGatehouse } from '../../src/gatehouse.js';
+import { startGatehouse, type RunningGatehouse } from '../../src/gatehouse.js';
 import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { readForm, UserAgent } from '../support/browserless.js';
@@ -172,6 +172,17 @@ describe.each(['memory', 'redis'])('approving a device code (%s store)', (kind) 
     expect((await poll(device.device_code)).body.error).toBe('authorization_pending');
   });
 
+  it('abort=yes posted with the code on the entry form still denies it (oidc-provider contract), without sign-in', async () => {
+    const device = await startDeviceAuthorization(gh.issuer);
+    const ua = new UserAgent(gh.issuer);
+    const entry = await ua.follow(device.verification_uri_complete);
+    const { action, fields } = readForm(await entry.res.text());
+    const res = await post(ua, action, { xsrf: fields.xsrf!, user_code: device.user_code, abort: 'yes' });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('The sign-in request was cancelled.');
+    expect((await poll(device.device_code)).body.error).toBe('access_denied');
+  });
+
   it('a code entry without the session form secret (xsrf) is refused', async () => {
     const device = await startDeviceAuthorization(gh.issuer);
     const ua = new UserAgent(gh.issuer);
@@ -213,5 +224,41 @@ describe.each(['memory', 'redis'])('approving a device code (%s store)', (kind) 
     } finally {
       await short.stop();
     }
+  });
+});
+
+describe('approving a device code in test mode', () => {
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startGatehouse({
+      mode: 'test',
+      port: 0,
+      host: '127.0.0.1',
+      env: { LOG_LEVEL: 'silent' },
+      overrides: { clients: [TEST_CLIENTS.device], deviceFlow: FAST_DEVICE_FLOW },
+    });
+  });
+  afterAll(() => gh?.stop());
+
+  it('login_hint signs the user in without a page, but the code still waits for Allow', async () => {
+    const res = await fetch(`${gh.issuer}/device_authorization`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: TEST_CLIENTS.device.client_id,
+        scope: 'openid',
+        login_hint: 'alice',
+      }),
+    });
+    expect(res.status).toBe(200);
+    const device = (await res.json()) as { user_code: string; verification_uri_complete: string };
+    const ua = new UserAgent(gh.issuer);
+    const entry = await ua.follow(device.verification_uri_complete);
+    const form = readForm(await entry.res.text());
+    const page = await ua.submit(new URL(form.action, gh.issuer).href, form.fields);
+    const html = await page.res.text();
+    expect(html).not.toContain('name="password"');
+    expect(html).toContain('Allow access on a device?');
+    expect(html).toContain(`<code id="user-code">${device.user_code}</code>`);
   });
 });
