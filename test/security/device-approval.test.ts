@@ -88,7 +88,8 @@ describe.each(['memory', 'redis'])('approving a device code (%s store)', (kind) 
     const device = await startDeviceAuthorization(gh.issuer);
     const ua = new UserAgent(gh.issuer);
     const approval = await reachApproval(ua, device.verification_uri_complete);
-    for (const fields of [{ confirm: 'yes' }, { confirm: 'yes', csrf: 'forged' }]) {
+    const forged: Record<string, string>[] = [{ confirm: 'yes' }, { confirm: 'yes', csrf: 'forged' }];
+    for (const fields of forged) {
       const res = await post(ua, approval.allow.action, fields);
       expect(res.status).toBe(403);
       expect(await res.text()).toContain('The form has expired or was not sent by this site');
