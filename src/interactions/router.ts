@@ -10,6 +10,7 @@ import { AppError } from '../http/app-error.js';
 import { createCsrf } from './csrf.js';
 import { describeScopes } from './scope-descriptions.js';
 import { grantConsent } from './grant-consent.js';
+import { renderDeviceApproval } from './device-approval-page.js';
 import type { Logger } from 'pino';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
@@ -146,6 +147,22 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
     if (prompt.name === 'consent') {
       const account = session?.accountId ? await accounts.findBySub(session.accountId) : undefined;
+      if (interaction.deviceCode) {
+        await renderDeviceApproval(
+          ctx,
+          { provider: providers.current, views, userCodeMask: config.deviceFlow.userCodeMask },
+          {
+            uid: interaction.uid,
+            deviceCodeId: interaction.deviceCode,
+            csrf: csrf.tokenFor(interaction.uid),
+            client,
+            clientName,
+            unverifiedClient,
+            accountName: typeof account?.claims.name === 'string' ? account.claims.name : account?.username,
+          },
+        );
+        return;
+      }
       const missing = prompt.details as {
         missingOIDCScope?: string[];
         missingResourceScopes?: Record<string, string[]>;
@@ -249,7 +266,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   /**
    * Test mode: `login_hint` signs that user in and consent is granted without a page, unless the
-   * request asked for prompt=login or prompt=consent. Returns whether it finished the step.
+   * request asked for prompt=login or prompt=consent. A device-flow login is never approved without
+   * its page (an entered code needs the user's Allow). Returns whether it finished the step.
    */
   async function completeNonInteractively(ctx: Context, interaction: Awaited<ReturnType<typeof details>>) {
     const { prompt, params } = interaction;
@@ -262,7 +280,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       await finish(ctx, { login: { accountId: account.claims.sub, amr: ['test'] } }, false);
       return true;
     }
-    if (prompt.name === 'consent') {
+    if (prompt.name === 'consent' && !interaction.deviceCode) {
       await finish(ctx, await grantConsent(providers.current, interaction), true);
       return true;
     }
@@ -287,6 +305,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         event: 'consent.granted',
         sub: interaction.session?.accountId,
         clientId: interaction.params.client_id,
+        ...(interaction.deviceCode ? { deviceFlow: true } : {}),
       },
       'consent granted',
     );

@@ -6,8 +6,6 @@ import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
 import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
-import { isAwsClient } from './aws-clients.js';
-import { willIssueRefreshToken } from './refresh-token-policy.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -132,24 +130,24 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
         pageStatus(err),
       );
     },
+    /**
+     * The code entry form sends `confirm=yes`, so a right code goes straight on to sign-in and the
+     * device approval page (device-approval.ts). This page is reached only by a form without it
+     * (one saved from an older version, or a script): the entry page again, the code filled in.
+     */
     async userCodeConfirmSource(
       ctx: KoaContextWithOIDC,
       form: string,
-      client: Client,
+      _client: Client,
       _deviceInfo: unknown,
       userCode: string,
     ) {
-      // The scopes the device asked for decide whether a refresh token follows (same predicate as issueRefreshToken).
-      const deviceCode = (ctx.oidc.entities as { DeviceCode?: { params?: { scope?: unknown } } }).DeviceCode;
-      const scope = typeof deviceCode?.params?.scope === 'string' ? deviceCode.params.scope.split(' ') : [];
-      views.render(ctx as unknown as Context, 'device-confirm', {
-        title: 'Confirm the device',
-        clientName: client.clientName ?? client.clientId,
-        unverifiedClient: isAwsClient(client),
-        keepsAccess: willIssueRefreshToken(client, new Set(scope)),
-        userCode,
+      views.render(ctx as unknown as Context, 'device-input', {
+        title: 'Connect a device',
         action: formAction(form, '/device'),
         xsrf: hiddenFieldValue(form, 'xsrf'),
+        userCode,
+        digits: config.deviceFlow.userCodeCharset === 'digits',
       });
     },
     async successSource(ctx: KoaContextWithOIDC) {

@@ -15,6 +15,7 @@ import {
 import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
+import { deviceApprovalCheck } from './device-approval.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
@@ -81,6 +82,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   const policy = interactionPolicy.base();
   // prompt=select_account is requestable: it shows the sign-in page so another account can be chosen.
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
+  // Device-flow logins always end on the device approval page (device-approval.ts).
+  policy.get('consent')?.checks.add(deviceApprovalCheck());
 
   const renderPage = (
     ctx: KoaContextWithOIDC,

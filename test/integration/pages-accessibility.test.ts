@@ -112,10 +112,13 @@ describe('the pages are usable on small and large screens, by keyboard and with 
     expect((await auditPage(page)).focused).toBe('button "Allow"');
     expect(await focusRingContrast(page)).toBeGreaterThanOrEqual(3);
 
+    // Signed in already: the code leads straight to the device approval page, focus on Allow.
     const device = await startDeviceAuthorization(gh.issuer);
     await page.goto(device.verification_uri_complete);
     await submitForm(page, 'button:has-text("Continue")');
+    expect(await page.textContent('h1')).toBe('Allow access on a device?');
     expect((await auditPage(page)).focused).toBe('button[name=confirm]');
+    expect(await focusRingContrast(page)).toBeGreaterThanOrEqual(3);
 
     await page.goto(`${gh.issuer}/logout`);
     expect((await auditPage(page)).focused).toBe('button[name=logout]');

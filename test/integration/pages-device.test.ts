@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
+import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import {
+  approveDeviceInBrowser,
   usePageSession,
   launchBrowser,
   newContext,
@@ -35,8 +36,8 @@ describe('connecting a device on the /device pages in a browser', () => {
   let page: Page;
   beforeEach(() => ({ gh, page } = session));
 
-  it('approves a device: the code pre-filled, a confirmation showing it, sign-in, consent, then success', async () => {
-    const device = await startDeviceAuthorization(gh.issuer);
+  it('approves a device: the code pre-filled, sign-in, then one approval page showing app, code and scopes, then success', async () => {
+    const device = await startDeviceAuthorization(gh.issuer, 'openid email offline_access');
     expect(device.verification_uri_complete).toBe(
       `${gh.issuer}/device?user_code=${encodeURIComponent(device.user_code)}`,
     );
@@ -49,39 +50,80 @@ describe('connecting a device on the /device pages in a browser', () => {
     // Nothing is submitted on the user's behalf: the page waits for Continue (works without JavaScript).
     expect(await page.locator('script').count()).toBe(0);
 
-    await submitForm(page, 'button:has-text("Continue")');
-    expect(await page.textContent('h1')).toBe('Confirm the device');
-    expect(await page.textContent('main')).toContain('Living-room TV');
-    expect(await page.textContent('.code-display code')).toBe(device.user_code);
-    const form = page.locator('form', { has: page.locator('button:has-text("Approve")') });
-    expect(await form.locator('button[type=submit]', { hasText: 'Approve' }).count()).toBe(1);
-    expect(await form.locator('button[type=submit]', { hasText: 'Deny' }).count()).toBe(1);
-
-    const approved = await submitForm(page, 'button:has-text("Approve")');
-    expect(approved.status()).toBe(303);
+    // Continue leads straight to sign-in: no separate confirmation page.
+    expect((await submitForm(page, 'button:has-text("Continue")')).status()).toBe(303);
     expect(await page.textContent('h1')).toBe('Sign in');
-    expect((await signInOnPage(page)).status()).toBe(303);
-    expect(await page.textContent('h1')).toBe('Allow access?');
     expect(await page.textContent('main')).toContain('Living-room TV');
-    expect((await submitForm(page, 'button:has-text("Allow")')).status()).toBe(303);
+    expect((await signInOnPage(page)).status()).toBe(303);
 
+    expect(await page.textContent('h1')).toBe('Allow access on a device?');
+    expect(await page.textContent('.lead')).toBe(
+      'Living-room TV wants to sign in on a device as Alice Liddell.',
+    );
+    expect(await page.textContent('main')).toContain('Check that this code matches the one on your device');
+    expect(await page.textContent('#user-code')).toBe(device.user_code);
+    expect(await page.locator('.scopes li').allTextContents()).toEqual([
+      'Know who you are (your account identifier)',
+      'See your email address',
+      'Stay connected when you are not using it',
+    ]);
+    expect(await page.textContent('#keeps-access')).toContain('keeps access after you leave');
+    expect(await page.locator('#unverified-client').count()).toBe(0);
+    expect(await page.locator('button[name=confirm][type=submit]').textContent()).toBe('Allow');
+    expect(await page.locator('button[name=abort][type=submit]').textContent()).toBe('Deny');
+    // Until Allow, the device is still waiting.
+    expect((await poll(gh.issuer, device.device_code)).body.error).toBe('authorization_pending');
+
+    expect((await submitForm(page, 'button:has-text("Allow")')).status()).toBe(303);
     expect(await page.textContent('h1')).toBe('Device connected');
     expect(await page.textContent('.lead')).toBe('Your device is signed in to Living-room TV.');
     const tokens = await poll(gh.issuer, device.device_code);
     expect(tokens.status).toBe(200);
-    expect(tokens.body).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String) });
+    expect(tokens.body).toMatchObject({
+      token_type: 'Bearer',
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      scope: 'openid email offline_access',
+    });
   });
 
-  it('denying on the confirmation page cancels the request, and the device is told access_denied', async () => {
+  it('with a session already (SSO), the code leads straight to the approval page, and Allow is still needed', async () => {
+    const first = await startDeviceAuthorization(gh.issuer);
+    await approveDeviceInBrowser(page, first.verification_uri_complete);
+    expect(await page.textContent('h1')).toBe('Device connected');
+
+    // Same browser, same client and scope: the earlier grant covers it, yet the page still asks.
+    const second = await startDeviceAuthorization(gh.issuer);
+    await page.goto(second.verification_uri_complete);
+    await submitForm(page, 'button:has-text("Continue")');
+    expect(await page.textContent('h1')).toBe('Allow access on a device?');
+    expect(await page.textContent('#user-code')).toBe(second.user_code);
+    expect(await page.locator('#keeps-access').count()).toBe(0);
+    expect((await poll(gh.issuer, second.device_code)).body.error).toBe('authorization_pending');
+    await submitForm(page, 'button[name=confirm]');
+    expect(await page.textContent('h1')).toBe('Device connected');
+    expect((await poll(gh.issuer, second.device_code)).status).toBe(200);
+  });
+
+  it('denying on the approval page cancels the request, and the device is told access_denied', async () => {
     const device = await startDeviceAuthorization(gh.issuer);
     await page.goto(device.verification_uri_complete);
     await submitForm(page, 'button:has-text("Continue")');
+    await signInOnPage(page);
     await submitForm(page, 'button:has-text("Deny")');
+    expect(await page.textContent('h1')).toBe('Connect a device');
     expect(await page.textContent('[role=alert]')).toBe('The sign-in request was cancelled.');
     expect(await poll(gh.issuer, device.device_code)).toEqual({
       status: 400,
       body: expect.objectContaining({ error: 'access_denied' }),
     });
+  });
+
+  it('approveDeviceInBrowser denies too', async () => {
+    const device = await startDeviceAuthorization(gh.issuer);
+    await approveDeviceInBrowser(page, device.verification_uri_complete, TEST_USERS.alice, 'deny');
+    expect(await page.textContent('[role=alert]')).toBe('The sign-in request was cancelled.');
+    expect((await poll(gh.issuer, device.device_code)).body.error).toBe('access_denied');
   });
 
   it('a wrong code is answered on the entry page with a clear error, the code kept for correcting', async () => {
@@ -100,8 +142,8 @@ describe('connecting a device on the /device pages in a browser', () => {
     // Correcting it works from the same page.
     const device = await startDeviceAuthorization(gh.issuer);
     await page.fill('input[name=user_code]', device.user_code);
-    expect((await submitForm(page, 'button:has-text("Continue")')).status()).toBe(200);
-    expect(await page.textContent('h1')).toBe('Confirm the device');
+    expect((await submitForm(page, 'button:has-text("Continue")')).status()).toBe(303);
+    expect(await page.textContent('h1')).toBe('Sign in');
   });
 });
 

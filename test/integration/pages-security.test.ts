@@ -41,7 +41,7 @@ describe('the pages in a browser: framing, origins, console and forged forms', (
       'logout-success': 200,
       'device-input': 200,
       'device-wrong-code': 400,
-      'device-confirm': 200,
+      'device-approval': 200,
       'device-success': 200,
       error: 400,
       'not-found': 404,
@@ -150,8 +150,7 @@ describe('the pages in a browser: framing, origins, console and forged forms', (
       '/interaction/…/confirm 303',
       '/logout/confirm 303',
       '/device 400', // wrong code: the form again
-      '/device 200', // the code is right: oidc-provider answers with the confirmation page in place
-      '/device 303', // approved
+      '/device 303', // the code is right: on to sign-in, then the device approval page
       '/interaction/…/login 303',
       '/interaction/…/confirm 303',
       '/interaction/…/login 403', // no anti-CSRF field

@@ -33,37 +33,37 @@ async function poll(issuer: string, deviceCode: string) {
 /** What the user sees on the way: each page's HTML, from the code entry page to the last one. */
 interface DevicePages {
   entry: string;
-  confirm: string;
-  /** The sign-in and consent pages (after Approve only). */
-  login?: string;
-  consent?: string;
+  login: string;
+  /** The device approval page: the code to compare, what is asked for, Allow and Deny. */
+  approval: string;
   last: string;
 }
 
-/** The user, in a browser of their own, opens verification_uri_complete and approves or denies. */
+/** The user, in a browser of their own, opens verification_uri_complete, signs in, and allows or denies. */
 async function decideOnPages(
   issuer: string,
   uriComplete: string,
   decision: 'approve' | 'deny',
 ): Promise<DevicePages> {
   const ua = new UserAgent(issuer);
-  const next = async (page: { url: string }, html: string, fields: Record<string, string> = {}) => {
-    const form = readForm(html);
+  const next = async (
+    page: { url: string },
+    html: string,
+    fields: Record<string, string> = {},
+    index = 0,
+  ) => {
+    const form = readForm(html, index);
     return ua.submit(new URL(form.action, page.url).href, { ...form.fields, ...fields });
   };
   const entryPage = await ua.follow(uriComplete);
   const entry = await entryPage.res.text();
-  const confirmPage = await next(entryPage, entry);
-  const confirm = await confirmPage.res.text();
-  const choice: Record<string, string> = decision === 'approve' ? { confirm: 'yes' } : { abort: 'yes' };
-  const afterChoice = await next(confirmPage, confirm, choice);
-  if (decision === 'deny') return { entry, confirm, last: await afterChoice.res.text() };
-  const login = await afterChoice.res.text();
+  const loginPage = await next(entryPage, entry);
+  const login = await loginPage.res.text();
   const { username, password } = TEST_USERS.alice;
-  const consentPage = await next(afterChoice, login, { username, password });
-  const consent = await consentPage.res.text();
-  const lastPage = await next(consentPage, consent);
-  return { entry, confirm, login, consent, last: await lastPage.res.text() };
+  const approvalPage = await next(loginPage, login, { username, password });
+  const approval = await approvalPage.res.text();
+  const lastPage = await next(approvalPage, approval, {}, decision === 'approve' ? 0 : 1);
+  return { entry, login, approval, last: await lastPage.res.text() };
 }
 
 describe('device authorization grant (RFC 8628) with openid-client', () => {
@@ -130,26 +130,31 @@ describe('device authorization grant (RFC 8628) with openid-client', () => {
       expect((await poll(gh.issuer, auth.device_code)).body.error).toBe('slow_down');
     });
 
-    it('walks entry (pre-filled) → confirm → sign in → consent → success, and the poll yields tokens', async () => {
+    it('walks entry (pre-filled) → sign in → one approval page → success, and the poll yields tokens', async () => {
       const auth = await client.initiateDeviceAuthorization(tv, { scope: 'openid email offline_access' });
       const pages = await decideOnPages(gh.issuer, auth.verification_uri_complete!, 'approve');
 
-      expect(readForm(pages.entry!)).toEqual({
+      expect(readForm(pages.entry)).toEqual({
         action: `${gh.issuer}/device`,
-        fields: { xsrf: expect.stringMatching(/.+/), user_code: auth.user_code },
-      });
-      expect(pages.confirm).toContain(TV.client_name);
-      expect(pages.confirm).toContain(auth.user_code);
-      expect(readButtons(pages.confirm)).toEqual([
-        { name: 'confirm', value: 'yes', label: 'Approve' },
-        { name: 'abort', value: 'yes', label: 'Deny' },
-      ]);
-      expect(readForm(pages.confirm).fields).toEqual({
-        xsrf: expect.stringMatching(/.+/),
-        user_code: auth.user_code,
+        fields: { xsrf: expect.stringMatching(/.+/), confirm: 'yes', user_code: auth.user_code },
       });
       expect(pages.login).toMatch(/name="password"/);
-      expect(pages.consent).toMatch(/Allow access/);
+      expect(pages.login).toContain(TV.client_name);
+      expect(pages.approval).toContain('Allow access on a device?');
+      expect(pages.approval).toContain(TV.client_name);
+      expect(pages.approval).toContain(`<code id="user-code">${auth.user_code}</code>`);
+      expect(pages.approval).toContain('See your email address');
+      expect(pages.approval).toContain('id="keeps-access"');
+      expect(readButtons(pages.approval, 0)).toEqual([{ name: 'confirm', value: 'yes', label: 'Allow' }]);
+      expect(readButtons(pages.approval, 1)).toEqual([{ name: 'abort', value: 'yes', label: 'Deny' }]);
+      expect(readForm(pages.approval, 0)).toEqual({
+        action: expect.stringMatching(/^\/interaction\/[^/]+\/confirm$/),
+        fields: { csrf: expect.stringMatching(/.+/) },
+      });
+      expect(readForm(pages.approval, 1)).toEqual({
+        action: expect.stringMatching(/^\/interaction\/[^/]+\/abort$/),
+        fields: { csrf: expect.stringMatching(/.+/) },
+      });
       expect(pages.last).toMatch(/Device connected/);
 
       const tokens = await client.pollDeviceAuthorizationGrant(tv, auth);
@@ -187,9 +192,10 @@ describe('device authorization grant (RFC 8628) with openid-client', () => {
       expect((await poll(gh.issuer, auth.device_code)).body.error).toBe('invalid_grant');
     });
 
-    it('answers access_denied when the user denies on the confirmation page', async () => {
+    it('answers access_denied when the user denies on the approval page', async () => {
       const auth = await client.initiateDeviceAuthorization(tv, { scope: 'openid' });
       const pages = await decideOnPages(gh.issuer, auth.verification_uri_complete!, 'deny');
+      expect(pages.approval).not.toContain('id="keeps-access"');
       expect(pages.last).toContain('The sign-in request was cancelled.');
       expect(pages.last).not.toMatch(/name="password"/);
       await expect(client.pollDeviceAuthorizationGrant(tv, auth)).rejects.toMatchObject({

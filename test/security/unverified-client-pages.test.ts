@@ -123,7 +123,7 @@ describe('sign-in and consent pages for applications nobody verified', () => {
     expect(offline.consentHtml).toMatch(KEEPS_ACCESS);
   });
 
-  it('say it on the device confirmation page too', async () => {
+  it('say it on the sign-in and device approval pages of a device login too', async () => {
     const client = await sso.send(
       new RegisterClientCommand({ clientName: 'Device CLI', clientType: 'public' }),
     );
@@ -137,9 +137,20 @@ describe('sign-in and consent pages for applications nobody verified', () => {
     const ua = new UserAgent(gh.issuer);
     const entry = await ua.follow(auth.verificationUriComplete!);
     const form = readForm(await entry.res.text());
-    const confirm = await ua.submit(new URL(form.action, gh.issuer).href, form.fields);
-    const html = await confirm.res.text();
+    const login = await ua.submit(new URL(form.action, gh.issuer).href, form.fields);
+    const loginHtml = await login.res.text();
+    expect(loginHtml).toContain('name="password"');
+    expect(loginHtml).toMatch(UNVERIFIED);
+    const loginForm = readForm(loginHtml);
+    const approval = await ua.submit(new URL(loginForm.action, login.url).href, {
+      ...loginForm.fields,
+      username: TEST_USERS.alice.username,
+      password: TEST_USERS.alice.password,
+    });
+    const html = await approval.res.text();
+    expect(html).toContain('Allow access on a device?');
     expect(html).toContain('Device CLI');
+    expect(html).toContain(`<code id="user-code">${auth.userCode}</code>`);
     expect(html).toMatch(UNVERIFIED);
     expect(html).toMatch(KEEPS_ACCESS);
   });

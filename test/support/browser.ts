@@ -169,7 +169,10 @@ export async function redirectToRp(page: Page, action: () => Promise<unknown>): 
 }
 
 /** Starts a device authorization for the TV client, as the device itself would (no browser). */
-export async function startDeviceAuthorization(issuer: string): Promise<{
+export async function startDeviceAuthorization(
+  issuer: string,
+  scope = 'openid',
+): Promise<{
   device_code: string;
   user_code: string;
   verification_uri: string;
@@ -178,10 +181,31 @@ export async function startDeviceAuthorization(issuer: string): Promise<{
   const res = await fetch(`${issuer}/device_authorization`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: TEST_CLIENTS.device.client_id, scope: 'openid' }).toString(),
+    body: new URLSearchParams({ client_id: TEST_CLIENTS.device.client_id, scope }).toString(),
   });
   if (res.status !== 200) throw new Error(`device_authorization answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as Awaited<ReturnType<typeof startDeviceAuthorization>>;
+}
+
+/**
+ * Approves (or denies) a device login in the browser as the user would: opens
+ * verification_uri_complete (the code pre-filled), Continue, signs in unless the browser already
+ * has a session, checks the approval page shows the same code, then Allow or Deny. Ends on the
+ * page that follows ("Device connected", or the entry page saying the request was cancelled).
+ */
+export async function approveDeviceInBrowser(
+  page: Page,
+  verificationUriComplete: string,
+  user: { username: string; password: string } = TEST_USERS.alice,
+  decision: 'allow' | 'deny' = 'allow',
+): Promise<void> {
+  await page.goto(verificationUriComplete);
+  const entered = await page.inputValue('input[name=user_code]');
+  await submitForm(page, 'button:has-text("Continue")');
+  if ((await page.locator('input[name=password]').count()) > 0) await signInOnPage(page, user);
+  const shown = await page.locator('#user-code').textContent();
+  if (shown !== entered) throw new Error(`approval page shows code ${shown}, not ${entered}`);
+  await submitForm(page, decision === 'allow' ? 'button[name=confirm]' : 'button[name=abort]');
 }
 
 /** Every kind of page Gatehouse shows, in the order visitEveryPage shows them. */
@@ -193,7 +217,7 @@ export const PAGES = [
   'logout-success',
   'device-input',
   'device-wrong-code',
-  'device-confirm',
+  'device-approval',
   'device-success',
   'error',
   'not-found',
@@ -203,7 +227,7 @@ export type PageName = (typeof PAGES)[number];
 
 /**
  * Walks one browser through every page: sign-in (failed, then as alice), consent, sign-out,
- * the device pages (a wrong code, then approval with sign-in and consent), the error page,
+ * the device pages (a wrong code, then sign-in and the device approval page), the error page,
  * the 404 page and the page for a form posted without its anti-CSRF field. Calls `onPage` on each.
  */
 export async function visitEveryPage(
@@ -231,9 +255,8 @@ export async function visitEveryPage(
   await onPage('device-wrong-code');
   await page.fill('input[name=user_code]', device.user_code);
   await submitForm(page, 'button:has-text("Continue")');
-  await onPage('device-confirm');
-  await submitForm(page, 'button:has-text("Approve")');
   await signInOnPage(page);
+  await onPage('device-approval');
   await submitForm(page, 'button:has-text("Allow")');
   await onPage('device-success');
 

@@ -62,8 +62,9 @@ export function refresh(base: string, refreshToken: string) {
 }
 
 /**
- * Approves a device authorization on the pages as alice: entry page (pre-filled) → confirm →
- * sign in → consent. Returns the final page's HTML (the success page).
+ * Approves (or denies) a device authorization on the pages as alice: entry page (pre-filled) →
+ * Continue → sign in → the device approval page's Allow or Deny. Returns the final page's HTML
+ * (the success page, or the entry page saying the request was cancelled).
  */
 export async function approveDevice(
   issuer: string,
@@ -73,10 +74,7 @@ export async function approveDevice(
   const ua = new UserAgent(issuer);
   const entry = await ua.follow(verificationUriComplete);
   const entryForm = readForm(await entry.res.text());
-  const confirm = await ua.submit(new URL(entryForm.action, issuer).href, entryForm.fields);
-  const confirmForm = readForm(await confirm.res.text());
-  const choice: Record<string, string> = decision === 'approve' ? { confirm: 'yes' } : { abort: 'yes' };
-  let page = await ua.submit(new URL(confirmForm.action, issuer).href, { ...confirmForm.fields, ...choice });
+  let page = await ua.submit(new URL(entryForm.action, issuer).href, entryForm.fields);
   for (let step = 0; step < 3; step += 1) {
     const html = await page.res.text();
     if (/name="password"/.test(html)) {
@@ -86,8 +84,9 @@ export async function approveDevice(
         username: TEST_USERS.alice.username,
         password: TEST_USERS.alice.password,
       });
-    } else if (/Allow access/.test(html)) {
-      const form = readForm(html);
+    } else if (/id="user-code"/.test(html)) {
+      // The device approval page: form 0 is Allow, form 1 is Deny.
+      const form = readForm(html, decision === 'approve' ? 0 : 1);
       page = await ua.submit(new URL(form.action, page.url).href, form.fields);
     } else {
       return html;
