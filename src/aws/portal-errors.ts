@@ -2,8 +2,9 @@ import type { Context } from 'koa';
 
 /**
  * The exceptions of the AWS access portal API (service `sso`, model `sso-2019-06-10`) with the
- * model's HTTP status, plus the two answers every AWS REST service gives outside its model: an
- * unknown operation (404) and an unavailable backend (503, retried by the SDKs).
+ * model's HTTP status, plus three answers outside the model that the SDKs understand from the
+ * status alone: an unknown operation (404), an internal fault (500) and an unreachable store
+ * (503 with Retry-After; both are retried by the SDKs).
  */
 export const PORTAL_EXCEPTIONS = {
   InvalidRequestException: 400,
