@@ -28,6 +28,8 @@ import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
 import { createAuthorizeCompat } from './aws/authorize-compat.js';
+import { AWS_PORTAL_BASE_PATH, createAwsPortal } from './aws/portal.js';
+import { sendPortalError } from './aws/portal-errors.js';
 import { createPostAsGet, withPostAsGet } from './http/post-as-get.js';
 import type { ProviderRef } from './oidc/provider-ref.js';
 
@@ -47,7 +49,7 @@ export interface AppDeps {
 /**
  * The host Koa app. Order: request id → metrics → error handler → security headers → discovery and
  * JWKS cache → issuer pinning → methods → body limit → health and assets → interaction pages → demo →
- * AWS API → oidc-provider (everything else).
+ * AWS API and access portal → oidc-provider (everything else).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, providers, views, logger } = deps;
@@ -73,7 +75,14 @@ export function createApp(deps: AppDeps): Koa {
   app.use(refuseUnimplementedMethods);
   const refuse = createRefuse({
     views,
-    ...(config.aws.enabled ? { own: { prefix: AWS_BASE_PATH, send: sendAwsRefusal } } : {}),
+    ...(config.aws.enabled
+      ? {
+          own: [
+            { prefix: AWS_BASE_PATH, send: sendAwsRefusal },
+            { prefix: AWS_PORTAL_BASE_PATH, send: sendPortalRefusal },
+          ],
+        }
+      : {}),
   });
   app.use(createBodyLimit(config.http.bodyLimitBytes, refuse));
   app.use(
@@ -114,6 +123,7 @@ export function createApp(deps: AppDeps): Koa {
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });
     app.use(underPrefix(AWS_BASE_PATH, aws.routes()));
+    app.use(underPrefix(AWS_PORTAL_BASE_PATH, createAwsPortal({ providers, logger })));
     app.use(createAuthorizeCompat(providers));
   }
 
@@ -126,6 +136,13 @@ export function createApp(deps: AppDeps): Koa {
 /** The AWS API's refusals: InvalidRequestException (the model's exception for a malformed request) with the HTTP status of the refusal. */
 function sendAwsRefusal(ctx: Koa.Context, status: number, description: string): void {
   sendAwsError(ctx, 'invalid_request', description);
+  ctx.status = status;
+}
+
+/** The access portal API's refusals, in its shape (InvalidRequestException, the refusal's status). */
+function sendPortalRefusal(ctx: Koa.Context, status: number, description: string): void {
+  ctx.set('x-amzn-requestid', String(ctx.state.requestId));
+  sendPortalError(ctx, 'InvalidRequestException', description);
   ctx.status = status;
 }
 

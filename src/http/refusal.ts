@@ -4,10 +4,16 @@ import type { Views } from './views.js';
 /** Answers a refused request (405, 413, …) in the shape of the surface it was sent to. */
 export type Refuse = (ctx: Context, status: number, description: string) => void;
 
+/** A surface's path prefix and the writer of its own error shape. */
+export interface OwnShape {
+  prefix: string;
+  send(ctx: Context, status: number, description: string): void;
+}
+
 export interface RefusalShapes {
   views: Views;
-  /** A surface with an error shape of its own (the AWS API): its path prefix and writer. */
-  own?: { prefix: string; send(ctx: Context, status: number, description: string): void };
+  /** Surfaces with an error shape of their own (the AWS APIs): each one's path prefix and writer. */
+  own?: readonly OwnShape[];
 }
 
 /**
@@ -19,8 +25,8 @@ export interface RefusalShapes {
 export function createRefuse(shapes: RefusalShapes): Refuse {
   return (ctx, status, description) => {
     ctx.set('cache-control', 'no-store');
-    const { own } = shapes;
-    if (own && (ctx.path === own.prefix || ctx.path.startsWith(`${own.prefix}/`))) {
+    const own = shapes.own?.find((o) => ctx.path === o.prefix || ctx.path.startsWith(`${o.prefix}/`));
+    if (own) {
       own.send(ctx, status, description);
       return;
     }

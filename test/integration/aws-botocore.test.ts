@@ -1,31 +1,19 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { FAST_DEVICE_FLOW, startTestGatehouse } from '../support/gatehouse.js';
 import { approveDevice } from '../support/flows.js';
+import { findBotocorePython } from '../support/botocore.js';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../support/botocore_sso_oidc.py', import.meta.url));
-
-/** The first Python on this machine that can import botocore (.ci/run installs one if none can). */
-function findPython(): string {
-  for (const candidate of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import botocore'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // try the next interpreter
-    }
-  }
-  throw new Error('no python3 with botocore: install python3-botocore (bash .ci/run does)');
-}
 
 describe('the AWS API driven by botocore (the library behind boto3 and the AWS CLI)', () => {
   let gh: RunningGatehouse;
   let python: string;
   beforeAll(async () => {
-    python = findPython();
+    python = findBotocorePython();
     gh = await startTestGatehouse({
       overrides: {
         deviceFlow: FAST_DEVICE_FLOW,

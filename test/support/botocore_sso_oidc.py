@@ -1,9 +1,11 @@
 """Drives Gatehouse's AWS API with botocore, as the AWS CLI and boto3 do.
 
 Usage: botocore_sso_oidc.py <endpoint> <operation> '<json params>'
+The service is sso-oidc, or the one named in BOTOCORE_SERVICE (sso: the access portal API).
 Unsigned, unless SIGN_ACCESS_KEY_ID and SIGN_SECRET_ACCESS_KEY are set: then requests are signed
 with SigV4 as botocore signs them (CreateTokenWithIAM), for the region in SIGN_REGION (us-east-1).
-Prints {"ok": <response>} or {"error": <exception name>, "status": <http status>, "body": {...}}.
+Prints {"ok": <response>} or {"error": <exception name>, "status": <http status>, "body": {...}},
+each with "requestId" (ResponseMetadata.RequestId, read from x-amzn-RequestId).
 """
 import json
 import os
@@ -24,21 +26,22 @@ def main():
         else {"config": Config(signature_version=UNSIGNED, retries={"max_attempts": 1})}
     )
     client = session.create_client(
-        "sso-oidc",
+        os.environ.get("BOTOCORE_SERVICE", "sso-oidc"),
         region_name=os.environ.get("SIGN_REGION", "us-east-1"),
         endpoint_url=endpoint,
         **signing,
     )
     try:
         response = getattr(client, operation)(**params)
-        response.pop("ResponseMetadata", None)
-        print(json.dumps({"ok": response}, default=str))
+        metadata = response.pop("ResponseMetadata", {})
+        print(json.dumps({"ok": response, "requestId": metadata.get("RequestId")}, default=str))
     except client.exceptions.ClientError as err:
         print(
             json.dumps(
                 {
                     "error": err.response["Error"]["Code"],
                     "status": err.response["ResponseMetadata"]["HTTPStatusCode"],
+                    "requestId": err.response["ResponseMetadata"].get("RequestId"),
                     "body": {k: v for k, v in err.response.items() if k not in ("ResponseMetadata", "Error")},
                 }
             )
