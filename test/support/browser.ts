@@ -198,7 +198,7 @@ export async function approveDeviceInBrowser(
   verificationUriComplete: string,
   user: { username: string; password: string } = TEST_USERS.alice,
   decision: 'allow' | 'deny' = 'allow',
-): Promise<void> {
+): Promise<string> {
   await page.goto(verificationUriComplete);
   const entered = await page.inputValue('input[name=user_code]');
   await submitForm(page, 'button:has-text("Continue")');
@@ -206,6 +206,7 @@ export async function approveDeviceInBrowser(
   const shown = await page.locator('#user-code').textContent();
   if (shown !== entered) throw new Error(`approval page shows code ${shown}, not ${entered}`);
   await submitForm(page, decision === 'allow' ? 'button[name=confirm]' : 'button[name=abort]');
+  return (await page.textContent('h1'))?.trim() ?? '';
 }
 
 /** Every kind of page Gatehouse shows, in the order visitEveryPage shows them. */
@@ -371,30 +372,4 @@ export function auditPage(page: Page): Promise<PageAudit> {
       weakBoundaries,
     };
   });
-}
-
-/**
- * Approves a device login in the browser as `user`, starting from the verification URL with the
- * code pre-filled, and returns the heading of the page it ends on ("Device connected"). It clicks
- * through whatever of the steps appears, in any order: the code entry (Continue), the device
- * confirmation (Approve), the sign-in form and the consent page (Allow), or one page that
- * confirms and consents at once. On each page it fills the sign-in form if there is one and
- * otherwise presses the primary button; a page without one is the end.
- */
-export async function approveDeviceInBrowser(
-  page: Page,
-  verificationUriComplete: string,
-  user: { username: string; password: string } = TEST_USERS.alice,
-): Promise<string> {
-  await page.goto(verificationUriComplete);
-  for (let step = 0; step < 6; step += 1) {
-    if ((await page.locator('input[name=password]').count()) > 0) {
-      await signInOnPage(page, user);
-      continue;
-    }
-    const primary = page.locator('form button[type=submit].primary');
-    if ((await primary.count()) === 0) return (await page.textContent('h1'))?.trim() ?? '';
-    await submitForm(page, 'form button[type=submit].primary');
-  }
-  throw new Error(`device approval did not finish; stuck at "${await page.textContent('h1')}"`);
 }
