@@ -9,7 +9,7 @@ import type { Views } from '../http/views.js';
 import { AppError } from '../http/app-error.js';
 import { createCsrf } from './csrf.js';
 import { describeScopes } from './scope-descriptions.js';
-import { grantConsent } from './grant-consent.js';
+import { asksOnlyForConsentedClaims, grantConsent } from './grant-consent.js';
 import type { Logger } from 'pino';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
@@ -144,6 +144,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       });
       return;
     }
+    if (asksOnlyForConsentedClaims(interaction)) {
+      await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
+      return;
+    }
     if (prompt.name === 'consent') {
       const account = session?.accountId ? await accounts.findBySub(session.accountId) : undefined;
       const missing = prompt.details as {
@@ -263,7 +267,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return true;
     }
     if (prompt.name === 'consent') {
-      await finish(ctx, await grantConsent(providers.current, interaction), true);
+      await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
       return true;
     }
     return false;
@@ -280,7 +284,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         `confirm posted during ${interaction.prompt.name}`,
       );
     }
-    await finish(ctx, await grantConsent(providers.current, interaction), true);
+    await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
     (ctx.state.log as Logger | undefined)?.info(
       {
         audit: true,

@@ -15,6 +15,8 @@ import {
 import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
+import { buildDPoPFeature } from './dpop.js';
+import { restrictClaimsToConsentedScopes } from './claims-parameter.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
@@ -23,6 +25,8 @@ export interface ProviderConfigDeps {
   views: Views;
   accounts: AccountStore;
   keys: SigningKeys;
+  /** The shared secret DPoP nonces derive from; present when `dpop.nonces` is not "off". */
+  dpopNonceSecret?: Buffer;
   devicePages: NonNullable<NonNullable<Configuration['features']>['deviceFlow']> & object;
 }
 
@@ -81,6 +85,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   const policy = interactionPolicy.base();
   // prompt=select_account is requestable: it shows the sign-in page so another account can be chosen.
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
+  restrictClaimsToConsentedScopes(policy, config.claims);
 
   const renderPage = (
     ctx: KoaContextWithOIDC,
@@ -181,12 +186,11 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         },
       },
       userinfo: { enabled: true },
-      // DPoP (RFC 9449), advertised in discovery: a token requested with a DPoP proof is bound to
-      // the proof's key and accepted only with a fresh proof by that key (never as a Bearer
-      // token); a public client's refresh token is bound too. Proofs must be recent (iat within
-      // the library's window) and each jti is accepted once (store-backed, see internals.ts
-      // makeReplayDetectionAtomic). No server nonces: that needs a secret shared by all instances.
-      dPoP: { enabled: true, allowReplay: false },
+      // The `claims` request parameter (OIDC Core §5.5): individual claims for the ID token or
+      // /userinfo, released only within the scopes the user consented to (claims-parameter.ts).
+      claimsParameter: { enabled: true },
+      // DPoP (RFC 9449): see dpop.ts (binding, replay, nonces).
+      dPoP: buildDPoPFeature(config, deps.dpopNonceSecret),
       deviceFlow: {
         enabled: true,
         charset: config.deviceFlow.userCodeCharset,
@@ -233,7 +237,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
           return {
             scope: server.scope,
             audience: server.audience ?? resourceIndicator,
-            accessTokenFormat: 'opaque',
+            // "jwt": RFC 9068 (typ at+jwt), signed with the provider's keys and never stored, so
+            // /introspect and /revoke know nothing of it; see the README's JWT access tokens.
+            accessTokenFormat: server.accessTokenFormat,
             accessTokenTTL: server.accessTokenTTL ?? config.ttl.accessToken,
           };
         },
