@@ -128,9 +128,12 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
     ttl: {
-      AccessToken: config.ttl.accessToken,
+      // A resource server's own accessTokenTTL wins (oidc-provider's defaults do the same; a plain
+      // number here would silently ignore it).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       AuthorizationCode: config.ttl.authorizationCode,
-      ClientCredentials: config.ttl.clientCredentials,
+      ClientCredentials: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       DeviceCode: config.ttl.deviceCode,
       IdToken: config.ttl.idToken,
       RefreshToken: config.ttl.refreshToken,
@@ -240,7 +243,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
             // "jwt": RFC 9068 (typ at+jwt), signed with the provider's keys and never stored, so
             // /introspect and /revoke know nothing of it; see the README's JWT access tokens.
             accessTokenFormat: server.accessTokenFormat,
-            accessTokenTTL: server.accessTokenTTL ?? config.ttl.accessToken,
+            ...(server.accessTokenTTL !== undefined ? { accessTokenTTL: server.accessTokenTTL } : {}),
           };
         },
       },

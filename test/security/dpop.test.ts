@@ -4,9 +4,14 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type Crypt
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { signIn, UserAgent } from '../support/browserless.js';
-import { discover } from '../support/rp-client.js';
+import { authorize, discover } from '../support/rp-client.js';
 import { approveDevice, basicAuth } from '../support/flows.js';
-import { registerAwsClient } from '../support/grant-requests.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  postAsClient,
+  registerAwsClient,
+  TOKEN_EXCHANGE,
+} from '../support/grant-requests.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /**
@@ -369,5 +374,53 @@ describe('the AWS API stays Bearer', () => {
     const introspected = (await res.json()) as Record<string, unknown>;
     expect(introspected).toMatchObject({ active: true, token_type: 'Bearer' });
     expect(introspected).not.toHaveProperty('cnf');
+  });
+});
+
+describe('token exchange of a DPoP-bound access token', () => {
+  const EXCHANGER = {
+    client_id: 'exchanger',
+    client_secret: 'exchanger-secret-0123456789',
+    grant_types: [TOKEN_EXCHANGE],
+    redirect_uris: [],
+    response_types: [],
+    gatehouse_may_exchange_from: [SPA.client_id],
+  };
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ overrides: { clients: [...Object.values(TEST_CLIENTS), EXCHANGER] } });
+  });
+  afterAll(() => gh?.stop());
+
+  it('is refused: a Bearer token from it would undo the binding', async () => {
+    const config = await discover(gh.issuer, SPA, client.None());
+    const auth = await authorize(config, SPA.redirect_uris[0], { scope: 'openid email' });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      auth.callback,
+      { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce },
+      undefined,
+      { DPoP: client.getDPoPHandle(config, await generateKeyPair('ES256')) },
+    );
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    const res = await postAsClient(gh.issuer, '/token', EXCHANGER, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: tokens.access_token,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+    });
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // The same user's unbound token from the same client is exchanged: the binding is the reason.
+    const again = await authorize(config, SPA.redirect_uris[0], { scope: 'openid email' });
+    const unbound = await client.authorizationCodeGrant(config, again.callback, {
+      pkceCodeVerifier: again.verifier,
+      expectedState: again.state,
+      expectedNonce: again.nonce,
+    });
+    const exchanged = await postAsClient(gh.issuer, '/token', EXCHANGER, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: unbound.access_token,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+    });
+    expect(exchanged.status).toBe(200);
   });
 });
