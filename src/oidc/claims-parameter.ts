@@ -1,4 +1,4 @@
-import { interactionPolicy } from 'oidc-provider';
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
 /** Which claims each scope releases (the configuration's `claims`). */
 export type ClaimsByScope = Readonly<Record<string, readonly string[]>>;
@@ -61,4 +61,32 @@ export function restrictClaimsToConsentedScopes(
     ),
     index,
   );
+}
+
+/**
+ * oidc-provider's `loadExistingGrant`, as its default (the grant of this consent, or the one the
+ * session holds for the client), plus: individually requested claims that a scope of that grant
+ * releases are added to it. The user consented to those scopes for this client already, so asking
+ * again would only show an empty consent page (and fail `prompt=none` with consent_required).
+ *
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#ClaimsParameter
+ */
+export function createLoadExistingGrant(claimsByScope: ClaimsByScope) {
+  return async (ctx: KoaContextWithOIDC) => {
+    const grantId =
+      ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+    if (!grantId) return undefined;
+    const grant = await ctx.oidc.provider.Grant.find(grantId);
+    if (!grant || ctx.oidc.params?.claims === undefined) return grant;
+    const granted = new Set(grant.getOIDCClaimsEncountered());
+    const wanted = [...ctx.oidc.requestParamClaims].filter(
+      (claim) => !AUTHENTICATION_CLAIMS.has(claim) && !granted.has(claim),
+    );
+    const covered = claimsWithinScopes(wanted, grant.getOIDCScope().split(' '), claimsByScope);
+    if (covered.length > 0) {
+      grant.addOIDCClaims(covered);
+      await grant.save();
+    }
+    return grant;
+  };
 }

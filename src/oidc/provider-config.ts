@@ -16,7 +16,7 @@ import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
 import { buildDPoPFeature } from './dpop.js';
-import { restrictClaimsToConsentedScopes } from './claims-parameter.js';
+import { createLoadExistingGrant, restrictClaimsToConsentedScopes } from './claims-parameter.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
@@ -119,6 +119,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
     },
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
+    loadExistingGrant: createLoadExistingGrant(config.claims),
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
