@@ -86,6 +86,26 @@ describe('dpop.nonces "required"', () => {
     expect(res.nonce).toEqual(expect.any(String));
   });
 
+  it.each([
+    ['a number', 12345],
+    ['an empty string', ''],
+    ['10 000 characters', 'n'.repeat(10000)],
+    ['an object', { nonce: 'x' }],
+  ])('answers a nonce that is %s with a 400 DPoP error', async (_what, nonce) => {
+    const dpop = await new SignJWT({
+      htm: 'POST',
+      htu: `${gh.issuer}/token`,
+      jti: randomUUID(),
+      iat: Math.floor(Date.now() / 1000),
+      nonce,
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(key.publicKey) })
+      .sign(key.privateKey);
+    const res = await serviceToken(gh.issuer, dpop);
+    expect(res.status).toBe(400);
+    expect(['invalid_dpop_proof', 'use_dpop_nonce']).toContain(res.body.error);
+  });
+
   it('works through openid-client, which retries /token once with the nonce', async () => {
     const config = await discover(gh.issuer, SERVICE, client.ClientSecretBasic(SERVICE.client_secret));
     const seen = recordRequests(config);
