@@ -118,8 +118,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       required: (_ctx, client) =>
         config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
     },
-    // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
+    // The client's grant, plus the `claims` parameter's claims its scopes already cover.
     loadExistingGrant: createLoadExistingGrant(config.claims),
+    // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
