@@ -3,6 +3,7 @@ import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { UserAgent } from '../support/browserless.js';
 import { codeFlow, discover, responseParams } from '../support/rp-client.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /**
  * The `claims` request parameter (OIDC Core §5.5): individual claims asked for the ID token or
@@ -13,14 +14,20 @@ const WEB = TEST_CLIENTS.web;
 const ALICE = TEST_USERS.alice.claims;
 const REDIRECT = WEB.redirect_uris[0];
 
-describe('the claims request parameter', () => {
+describe.each(['memory', 'redis'])('the claims request parameter (%s store)', (storeKind) => {
+  let redis: RedisServer | undefined;
   let gh: RunningGatehouse;
   let config: client.Configuration;
   beforeAll(async () => {
-    gh = await startTestGatehouse();
+    // Consented claims live in the grant, in the store.
+    redis = storeKind === 'redis' ? await startRedisServer() : undefined;
+    gh = await startTestGatehouse(redis ? { env: { REDIS_URL: redis.url } } : {});
     config = await discover(gh.issuer, WEB, client.ClientSecretBasic(WEB.client_secret));
   });
-  afterAll(() => gh?.stop());
+  afterAll(async () => {
+    await gh?.stop();
+    await redis?.destroy();
+  });
 
   const claims = (value: object) => JSON.stringify(value);
 
