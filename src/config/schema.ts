@@ -33,6 +33,8 @@ export const clientSchema = z
     gatehouse_resource_server: z.boolean().optional(),
     /** Clients whose access and ID tokens this client may present as a token-exchange subject_token. */
     gatehouse_may_exchange_from: z.array(z.string().min(1)).optional(),
+    /** Every access token issued to this client must be DPoP-bound (RFC 9449 §5.2). */
+    dpop_bound_access_tokens: z.boolean().optional(),
   })
   .catchall(z.unknown())
   .refine((c) => !(c.gatehouse_resource_server && c.token_endpoint_auth_method === 'none'), {
@@ -56,6 +58,8 @@ export const resourceServerSchema = z.strictObject({
   scope: z.string().min(1),
   audience: z.string().optional(),
   accessTokenTTL: seconds.optional(),
+  /** `"jwt"`: RFC 9068 JWT access tokens, verifiable with /jwks alone; `"opaque"`: a handle for /introspect. */
+  accessTokenFormat: z.enum(['opaque', 'jwt']).default('opaque'),
 });
 
 /**
@@ -118,6 +122,11 @@ export const fileConfigSchema = z.strictObject({
   /** `"when-needed"`: no "Sign out?" page when a valid `id_token_hint` names the current session. */
   logout: z.strictObject({ confirm: z.enum(['when-needed', 'always']) }),
   acrValues: z.array(z.string()),
+  /**
+   * DPoP (RFC 9449) server nonces (§8): `"off"`, `"offered"` (a DPoP-Nonce with every DPoP
+   * response; a proof may use it instead of a recent iat), `"required"` (every proof must carry one).
+   */
+  dpop: z.strictObject({ nonces: z.enum(['off', 'offered', 'required']) }),
   resourceServers: z.record(absoluteUrl, resourceServerSchema),
   http: z.strictObject({
     bodyLimitBytes: z.number().int().min(1024),

@@ -9,7 +9,7 @@ import type { Views } from '../http/views.js';
 import { AppError } from '../http/app-error.js';
 import { createCsrf } from './csrf.js';
 import { describeScopes } from './scope-descriptions.js';
-import { grantConsent } from './grant-consent.js';
+import { asksOnlyForConsentedClaims, grantConsent } from './grant-consent.js';
 import { renderDeviceApproval } from './device-approval-page.js';
 import type { Logger } from 'pino';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
@@ -143,6 +143,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         username: hint ?? current?.username ?? '',
         title: prompt.name === 'select_account' ? 'Choose an account' : 'Sign in',
       });
+      return;
+    }
+    if (!interaction.deviceCode && asksOnlyForConsentedClaims(interaction)) {
+      await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
       return;
     }
     if (prompt.name === 'consent') {
@@ -281,7 +285,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return true;
     }
     if (prompt.name === 'consent' && !interaction.deviceCode) {
-      await finish(ctx, await grantConsent(providers.current, interaction), true);
+      await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
       return true;
     }
     return false;
@@ -298,7 +302,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         `confirm posted during ${interaction.prompt.name}`,
       );
     }
-    await finish(ctx, await grantConsent(providers.current, interaction), true);
+    await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
     (ctx.state.log as Logger | undefined)?.info(
       {
         audit: true,

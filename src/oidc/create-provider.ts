@@ -32,6 +32,8 @@ export interface ProviderDeps {
   views: Views;
   accounts: AccountStore;
   keys: SigningKeys;
+  /** The shared secret DPoP nonces derive from; present when `dpop.nonces` is not "off". */
+  dpopNonceSecret?: Buffer;
   logger: Logger;
   rateLimits: RateLimits;
   metrics?: Metrics;

@@ -16,6 +16,8 @@ import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
 import { deviceApprovalCheck } from './device-approval.js';
+import { buildDPoPFeature } from './dpop.js';
+import { createLoadExistingGrant, restrictClaimsToConsentedScopes } from './claims-parameter.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
@@ -24,6 +26,8 @@ export interface ProviderConfigDeps {
   views: Views;
   accounts: AccountStore;
   keys: SigningKeys;
+  /** The shared secret DPoP nonces derive from; present when `dpop.nonces` is not "off". */
+  dpopNonceSecret?: Buffer;
   devicePages: NonNullable<NonNullable<Configuration['features']>['deviceFlow']> & object;
 }
 
@@ -84,6 +88,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
   // Device-flow logins always end on the device approval page (device-approval.ts).
   policy.get('consent')?.checks.add(deviceApprovalCheck());
+  restrictClaimsToConsentedScopes(policy, config.claims);
 
   const renderPage = (
     ctx: KoaContextWithOIDC,
@@ -116,6 +121,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       required: (_ctx, client) =>
         config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
     },
+    // The client's grant, plus the `claims` parameter's claims its scopes already cover.
+    loadExistingGrant: createLoadExistingGrant(config.claims),
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
@@ -126,9 +133,12 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
     ttl: {
-      AccessToken: config.ttl.accessToken,
+      // A resource server's own accessTokenTTL wins (oidc-provider's defaults do the same; a plain
+      // number here would silently ignore it).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       AuthorizationCode: config.ttl.authorizationCode,
-      ClientCredentials: config.ttl.clientCredentials,
+      ClientCredentials: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       DeviceCode: config.ttl.deviceCode,
       IdToken: config.ttl.idToken,
       RefreshToken: config.ttl.refreshToken,
@@ -184,12 +194,11 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         },
       },
       userinfo: { enabled: true },
-      // DPoP (RFC 9449), advertised in discovery: a token requested with a DPoP proof is bound to
-      // the proof's key and accepted only with a fresh proof by that key (never as a Bearer
-      // token); a public client's refresh token is bound too. Proofs must be recent (iat within
-      // the library's window) and each jti is accepted once (store-backed, see internals.ts
-      // makeReplayDetectionAtomic). No server nonces: that needs a secret shared by all instances.
-      dPoP: { enabled: true, allowReplay: false },
+      // The `claims` request parameter (OIDC Core §5.5): individual claims for the ID token or
+      // /userinfo, released only within the scopes the user consented to (claims-parameter.ts).
+      claimsParameter: { enabled: true },
+      // DPoP (RFC 9449): see dpop.ts (binding, replay, nonces).
+      dPoP: buildDPoPFeature(config, deps.dpopNonceSecret),
       deviceFlow: {
         enabled: true,
         charset: config.deviceFlow.userCodeCharset,
@@ -236,8 +245,10 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
           return {
             scope: server.scope,
             audience: server.audience ?? resourceIndicator,
-            accessTokenFormat: 'opaque',
-            accessTokenTTL: server.accessTokenTTL ?? config.ttl.accessToken,
+            // "jwt": RFC 9068 (typ at+jwt), signed with the provider's keys and never stored, so
+            // /introspect and /revoke know nothing of it; see the README's JWT access tokens.
+            accessTokenFormat: server.accessTokenFormat,
+            ...(server.accessTokenTTL !== undefined ? { accessTokenTTL: server.accessTokenTTL } : {}),
           };
         },
       },

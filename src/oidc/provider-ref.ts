@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import { effectiveJwks, loadSigningKeys, readKeyRecord, type SigningKeys } from '../keys/signing-keys.js';
+import { loadDpopNonceSecret } from '../keys/dpop-nonce-secret.js';
 import { createProvider, type ProviderDeps } from './create-provider.js';
 
 /** The provider in use. It is replaced, never mutated, when the signing keys in effect change. */
@@ -22,9 +23,13 @@ const fingerprint = (jwks: SigningKeys['jwks']) => jwks.keys.map((k) => k.kid).j
  * store, so requests in flight on the previous provider finish normally.
  */
 export async function createProviderRef(
-  deps: Omit<ProviderDeps, 'keys'> & { config: Config; store: Store; logger: Logger },
+  baseDeps: Omit<ProviderDeps, 'keys' | 'dpopNonceSecret'> & { config: Config; store: Store; logger: Logger },
 ): Promise<{ ref: ProviderRef; stop(): void; refresh(): Promise<boolean> }> {
-  const keys = await loadSigningKeys(deps.config.jwks, deps.store);
+  const keys = await loadSigningKeys(baseDeps.config.jwks, baseDeps.store);
+  // Read once at start, like the keys; it never changes (see keys/dpop-nonce-secret.ts).
+  const dpopNonceSecret =
+    baseDeps.config.dpop.nonces === 'off' ? undefined : await loadDpopNonceSecret(baseDeps.store);
+  const deps = { ...baseDeps, ...(dpopNonceSecret ? { dpopNonceSecret } : {}) };
   const built = createProvider({ ...deps, keys });
   const state = { current: built.provider, deviceFlow: built.deviceFlow, keys };
 

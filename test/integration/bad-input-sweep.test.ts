@@ -51,6 +51,10 @@ describe('a sweep of malformed requests over every endpoint', () => {
     '?client_id=web-app&client_id=web-app&scope=openid&scope=openid',
     '?user_code=%00%0d%0a&xsrf=%ff',
     `?state=${'a'.repeat(6000)}`,
+    // The claims request parameter (OIDC Core §5.5): malformed, hostile and oversized.
+    `?client_id=web-app&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Frp.example.com%2Fcb&claims=${encodeURIComponent('{"id_token":{')}`,
+    `?client_id=web-app&response_type=code&scope=openid&claims=${encodeURIComponent('{"userinfo":{"__proto__":{"essential":true},"constructor":null},"id_token":{"email":{"values":[{}]}}}')}`,
+    `?client_id=web-app&response_type=code&scope=openid&claims=${encodeURIComponent(`{"id_token":${'{"a":'.repeat(500)}null${'}'.repeat(500)}}`)}`,
   ];
   const BODIES: [string, string | Buffer][] = [
     ['bytes that are not UTF-8', Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80])],
@@ -80,6 +84,19 @@ describe('a sweep of malformed requests over every endpoint', () => {
     ['a long Bearer', { authorization: `Bearer ${'a'.repeat(8000)}` }],
     ['an empty Bearer', { authorization: 'Bearer ' }],
     ['DPoP garbage', { authorization: 'DPoP abc', dpop: 'not.a.jwt' }],
+    [
+      'a DPoP proof with hostile members',
+      {
+        authorization: 'DPoP abc',
+        dpop: [
+          { typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: '%', y: [] } },
+          { nonce: 7, htm: ['POST'], htu: {}, iat: 'now', jti: null },
+        ]
+          .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
+          .concat('c2ln')
+          .join('.'),
+      },
+    ],
     ['cookie garbage', { cookie: '_session=%ff; _session.sig=%%%; _interaction=x; =; a' }],
     ['cookie of 8 KiB', { cookie: `_session=${'a'.repeat(8000)}` }],
     ['a header of 8 KiB', { 'x-filler': 'a'.repeat(8000) }],

@@ -141,6 +141,35 @@ describe('test-IdP mode', () => {
       expect((await api('DELETE', `/clients/${id}`)).status).toBe(404);
     });
 
+    it('accepts dpop_bound_access_tokens: that client gets no token without a DPoP proof', async () => {
+      const created = await api('POST', '/clients', {
+        grant_types: ['client_credentials'],
+        response_types: [],
+        dpop_bound_access_tokens: true,
+      });
+      expect(created.status).toBe(201);
+      const { client_id: id, client_secret: secret } = created.body as Record<string, string>;
+      const cc = await fetch(`${gh.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+      });
+      expect(cc.status).toBe(400);
+      expect(((await cc.json()) as { error: string }).error).toBe('invalid_grant');
+      const bad = {
+        grant_types: ['client_credentials'],
+        response_types: [],
+        dpop_bound_access_tokens: 'yes',
+      };
+      expect(await api('POST', '/clients', bad)).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_client_metadata' },
+      });
+    });
+
     it('refuses bad client metadata and bad JSON in the OAuth error shape', async () => {
       expect(await api('POST', '/clients', { redirect_uris: 'nope' })).toMatchObject({
         status: 400,

@@ -1,11 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
+import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { signIn, UserAgent } from '../support/browserless.js';
-import { discover } from '../support/rp-client.js';
-import { basicAuth } from '../support/flows.js';
+import { authorize, discover } from '../support/rp-client.js';
+import { approveDevice, basicAuth } from '../support/flows.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  postAsClient,
+  registerAwsClient,
+  TOKEN_EXCHANGE,
+} from '../support/grant-requests.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /**
@@ -13,6 +19,7 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
  * an old or misdirected proof. The client is the public `spa`, whose refresh token is bound too.
  */
 const SPA = TEST_CLIENTS.spa;
+const SERVICE = TEST_CLIENTS.service;
 
 interface KeyPair {
   privateKey: CryptoKey;
@@ -151,6 +158,24 @@ describe('DPoP-bound tokens (RFC 9449)', () => {
     expect(res.status).toBe(401);
   });
 
+  it('shows at /introspect as token_type DPoP with cnf.jkt, the thumbprint of its key', async () => {
+    const res = await fetch(`${gh.issuer}/introspect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(SERVICE.client_id, SERVICE.client_secret),
+      },
+      body: new URLSearchParams({ token: tokens.access_token }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      active: true,
+      client_id: SPA.client_id,
+      token_type: 'DPoP',
+      cnf: { jkt: await calculateJwkThumbprint(await exportJWK(key.publicKey)) },
+    });
+  });
+
   describe("the public client's refresh token", () => {
     const refreshWith = async (dpop?: string) => {
       const res = await fetch(`${gh.issuer}/token`, {
@@ -225,5 +250,177 @@ describe('DPoP proof replay across instances sharing Redis', () => {
     for (const refused of results.filter((r) => r.status !== 200)) {
       expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     }
+  });
+});
+
+/** A client that must use DPoP: every access token it gets is bound (RFC 9449 §5.2). */
+const BOUND_SERVICE = {
+  client_id: 'bound-service',
+  client_secret: 'bound-service-secret-0123456789',
+  grant_types: ['client_credentials'],
+  redirect_uris: [],
+  response_types: [],
+  scope: 'api:read',
+  dpop_bound_access_tokens: true,
+};
+
+describe('dpop_bound_access_tokens: true', () => {
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({
+      overrides: { clients: [...Object.values(TEST_CLIENTS), BOUND_SERVICE] },
+    });
+  });
+  afterAll(() => gh?.stop());
+
+  const requestToken = async (dpop?: string) => {
+    const res = await fetch(`${gh.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(BOUND_SERVICE.client_id, BOUND_SERVICE.client_secret),
+        ...(dpop ? { dpop } : {}),
+      },
+      body: 'grant_type=client_credentials&scope=api%3Aread',
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, string> };
+  };
+
+  it('gets no token without a DPoP proof', async () => {
+    expect(await requestToken()).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('gets a DPoP-bound token with a proof (openid-client)', async () => {
+    const config = await discover(
+      gh.issuer,
+      BOUND_SERVICE,
+      client.ClientSecretBasic(BOUND_SERVICE.client_secret),
+    );
+    const key = await generateKeyPair('ES256');
+    const tokens = await client.clientCredentialsGrant(
+      config,
+      { scope: 'api:read' },
+      { DPoP: client.getDPoPHandle(config, key) },
+    );
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+  });
+
+  it('other clients may still use Bearer tokens', async () => {
+    const res = await fetch(`${gh.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(SERVICE.client_id, SERVICE.client_secret),
+      },
+      body: 'grant_type=client_credentials&scope=api%3Aread',
+    });
+    expect(((await res.json()) as { token_type: string }).token_type).toBe('Bearer');
+  });
+
+  it('is refused at start-up when not a boolean, naming the key', async () => {
+    await expect(
+      startTestGatehouse({
+        overrides: { clients: [{ ...BOUND_SERVICE, dpop_bound_access_tokens: 'yes' }] },
+      }),
+    ).rejects.toThrow(/dpop_bound_access_tokens/);
+  });
+});
+
+describe('the AWS API stays Bearer', () => {
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ overrides: { deviceFlow: FAST_DEVICE_FLOW } });
+  });
+  afterAll(() => gh?.stop());
+
+  const aws = async (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${gh.issuer}/aws/oidc${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, string> };
+  };
+
+  it('CreateToken never binds, even when the request carries a DPoP proof', async () => {
+    const registered = await registerAwsClient(gh.issuer, { clientName: 'cli' });
+    const credentials = { clientId: registered.client_id, clientSecret: registered.client_secret };
+    const start = await aws('/device_authorization', {
+      ...credentials,
+      startUrl: 'https://d-0000000000.awsapps.com/start',
+    });
+    await approveDevice(gh.issuer, start.body.verificationUriComplete!);
+    const key = await generateKeyPair('ES256');
+    const created = await aws(
+      '/token',
+      {
+        ...credentials,
+        grantType: 'urn:ietf:params:oauth:grant-type:device_code',
+        deviceCode: start.body.deviceCode,
+      },
+      { dpop: await proof(key, { htm: 'POST', htu: `${gh.issuer}/token` }) },
+    );
+    expect(created.status).toBe(200);
+    expect(created.body.tokenType).toBe('Bearer');
+    // Introspected by a resource server: active, a Bearer token, bound to no key.
+    const res = await fetch(`${gh.issuer}/introspect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuth(SERVICE.client_id, SERVICE.client_secret),
+      },
+      body: new URLSearchParams({ token: created.body.accessToken! }),
+    });
+    const introspected = (await res.json()) as Record<string, unknown>;
+    expect(introspected).toMatchObject({ active: true, token_type: 'Bearer' });
+    expect(introspected).not.toHaveProperty('cnf');
+  });
+});
+
+describe('token exchange of a DPoP-bound access token', () => {
+  const EXCHANGER = {
+    client_id: 'exchanger',
+    client_secret: 'exchanger-secret-0123456789',
+    grant_types: [TOKEN_EXCHANGE],
+    redirect_uris: [],
+    response_types: [],
+    gatehouse_may_exchange_from: [SPA.client_id],
+  };
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ overrides: { clients: [...Object.values(TEST_CLIENTS), EXCHANGER] } });
+  });
+  afterAll(() => gh?.stop());
+
+  it('is refused: a Bearer token from it would undo the binding', async () => {
+    const config = await discover(gh.issuer, SPA, client.None());
+    const auth = await authorize(config, SPA.redirect_uris[0], { scope: 'openid email' });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      auth.callback,
+      { pkceCodeVerifier: auth.verifier, expectedState: auth.state, expectedNonce: auth.nonce },
+      undefined,
+      { DPoP: client.getDPoPHandle(config, await generateKeyPair('ES256')) },
+    );
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    const res = await postAsClient(gh.issuer, '/token', EXCHANGER, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: tokens.access_token,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+    });
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // The same user's unbound token from the same client is exchanged: the binding is the reason.
+    const again = await authorize(config, SPA.redirect_uris[0], { scope: 'openid email' });
+    const unbound = await client.authorizationCodeGrant(config, again.callback, {
+      pkceCodeVerifier: again.verifier,
+      expectedState: again.state,
+      expectedNonce: again.nonce,
+    });
+    const exchanged = await postAsClient(gh.issuer, '/token', EXCHANGER, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: unbound.access_token,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+    });
+    expect(exchanged.status).toBe(200);
   });
 });

@@ -26,7 +26,7 @@ const JWT = 'urn:ietf:params:oauth:token-type:jwt';
  * client, never more than the subject token was:
  * - a Gatehouse access token issued to the caller, or to a client listed in the caller's
  *   `gatehouse_may_exchange_from`: at most its scopes and audience, ending no later than it,
- *   and ending with it or its grant (exchange-lineage.ts);
+ *   and ending with it or its grant (exchange-lineage.ts); never a DPoP-bound one;
  * - a Gatehouse ID token (scope at most `openid`) or a trusted issuer's JWT (at most its `scope`
  *   claim, if any), as trusted-assertions.ts accepts them, ending no later than its `exp`.
  * Only access tokens are issued; delegation (actor tokens) is not supported. Clients registered
@@ -83,6 +83,9 @@ async function fromAccessToken(ctx: KoaContextWithOIDC, client: Client, value: s
   const { AccessToken, Grant } = ctx.oidc.provider;
   const token = await AccessToken.find(value);
   if (!token || token.isExpired || !token.accountId || !token.grantId) throw invalid();
+  // A DPoP-bound token is usable only with its key (RFC 9449): exchanging it for a Bearer token
+  // would undo the binding.
+  if (token.jkt) throw new errors.InvalidGrant('a DPoP-bound subject_token cannot be exchanged');
   if (!mayExchangeFrom(client, token.clientId)) {
     throw new errors.InvalidGrant('subject_token was issued to a client this client may not exchange from');
   }

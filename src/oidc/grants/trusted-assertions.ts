@@ -3,6 +3,7 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   decodeJwt,
+  decodeProtectedHeader,
   jwtVerify,
   type JSONWebKeySet,
   type JWTPayload,
@@ -101,6 +102,15 @@ export function createAssertionVerifier(deps: {
     return account ? account.claims.sub : refuse('the assertion names no known account');
   }
 
+  function headerType(jwt: string): string | undefined {
+    try {
+      const { typ } = decodeProtectedHeader(jwt);
+      return typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined;
+    } catch {
+      return refuse('the assertion is not a JWT');
+    }
+  }
+
   function trustedIssuerOf(jwt: string) {
     let iss: string | undefined;
     try {
@@ -148,6 +158,11 @@ export function createAssertionVerifier(deps: {
   async function verifySubjectJwt(jwt: string, client: Client): Promise<VerifiedJwt> {
     const found = trustedIssuerOf(jwt);
     if (found.self) {
+      // Gatehouse signs its JWT access tokens (RFC 9068) with the same keys: never take one for
+      // an ID token. Their audience is a resource server, not a client.
+      if (headerType(jwt) === 'at+jwt') {
+        refuse('Gatehouse’s JWT access tokens are not accepted as subject tokens');
+      }
       const payload = await verify(jwt, ownKeys, config.issuer, ['exp', 'sub', 'aud']);
       if (!audiences(payload).some((aud) => mayExchangeFrom(client, aud))) {
         refuse('subject_token was issued to a client this client may not exchange from');
