@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
 import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
-import { isAwsClient } from './aws-clients.js';
+import { isUnverifiedClient } from './registered-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -145,7 +145,7 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
       views.render(ctx as unknown as Context, 'device-confirm', {
         title: 'Confirm the device',
         clientName: client.clientName ?? client.clientId,
-        unverifiedClient: isAwsClient(client),
+        unverifiedClient: isUnverifiedClient(client),
         keepsAccess: willIssueRefreshToken(client, new Set(scope)),
         userCode,
         action: formAction(form, '/device'),

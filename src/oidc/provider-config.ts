@@ -16,6 +16,10 @@ import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
+import { HASHED_TOKEN_MODELS, hashTokenIds } from './hashed-tokens.js';
+import { isRegisteredClient, REGISTERED_CLIENT_METADATA } from './registered-clients.js';
+import { applyRegistrationPolicy } from './registration-policy.js';
+import { REGISTRATION_PATH, registrationFeatures } from './registration.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -89,7 +93,14 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   ) => views.render(ctx as unknown as Context, name, data);
 
   return {
-    adapter: (name: string) => store.adapter(name),
+    // Registration credentials are stored under their hash (hashed-tokens.ts).
+    adapter: (name: string) =>
+      HASHED_TOKEN_MODELS.has(name)
+        ? hashTokenIds(
+            store.adapter(name),
+            name === 'InitialAccessToken' ? config.registration.initialAccessTokens : [],
+          )
+        : store.adapter(name),
     clients: config.clients.map(toProviderClient),
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],
@@ -110,15 +121,23 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // Clients registered anonymously through the AWS API prove nothing with their secret
       // (whoever registered holds it), so a code must be bound to its requester like a public
       // client's; with a code_challenge on every code, /token requires the verifier too.
+      // The same holds for clients registered at /register.
       required: (_ctx, client) =>
-        config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
+        config.pkce.requiredForAllClients ||
+        client.clientAuthMethod === 'none' ||
+        isAwsClient(client) ||
+        isRegisteredClient(client),
     },
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
-      validator: (_ctx, key, value, metadata) =>
-        validateClientMetadata(key, value, metadata as unknown as Record<string, unknown>),
+      validator: (ctx, key, _value, metadata) => {
+        const record = metadata as unknown as Record<string, unknown>;
+        // Self-registration rules first: they may set Gatehouse's markers (registration-policy.ts).
+        if (key === REGISTERED_CLIENT_METADATA) applyRegistrationPolicy(ctx, record);
+        validateClientMetadata(key, record[key], record);
+      },
     },
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
@@ -143,6 +162,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       end_session: '/logout',
       device_authorization: '/device_authorization',
       code_verification: '/device',
+      registration: REGISTRATION_PATH,
     },
     interactions: {
       policy,
@@ -181,6 +201,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         },
       },
       userinfo: { enabled: true },
+      // Dynamic client registration (RFC 7591/7592), off unless registration.enabled.
+      ...registrationFeatures(config),
       // DPoP (RFC 9449), advertised in discovery: a token requested with a DPoP proof is bound to
       // the proof's key and accepted only with a fresh proof by that key (never as a Bearer
       // token); a public client's refresh token is bound too. Proofs must be recent (iat within
