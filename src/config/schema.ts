@@ -185,13 +185,16 @@ export const fileConfigSchema = z.strictObject({
       /** true: anyone may register without an initial access token (GATEHOUSE_ALLOW_INSECURE=open-registration in production). */
       open: z.boolean(),
       /** Initial access tokens accepted besides those `gatehouse-admin registration-tokens create` stores. */
-      initialAccessTokens: z.array(z.string().min(20, 'initial access tokens must be at least 20 characters')),
+      initialAccessTokens: z.array(
+        z.string().min(20, 'initial access tokens must be at least 20 characters'),
+      ),
       /** Registrations accepted per hour from all callers together (429 slow_down beyond). */
       maxRegistrationsPerHour: z.number().int().min(1),
     })
     .refine((r) => !(r.open && r.initialAccessTokens.length > 0), {
       path: ['open'],
-      message: 'open registration needs no initial access tokens: set open false or remove initialAccessTokens',
+      message:
+        'open registration needs no initial access tokens: set open false or remove initialAccessTokens',
     }),
   /** Rules for JWTs from trustedIssuers (jwt-bearer assertions, token-exchange subject tokens). */
   assertions: z.strictObject({

@@ -54,11 +54,14 @@ export function applyRegistrationPolicy(ctx: KoaContextWithOIDC | undefined, met
   }
   for (const key of SERVER_FETCHED) {
     if (metadata[key] !== undefined)
-      invalid(`${key} is not accepted from self-registered clients${key === 'jwks_uri' ? ' (use jwks)' : ''}`);
+      invalid(
+        `${key} is not accepted from self-registered clients${key === 'jwks_uri' ? ' (use jwks)' : ''}`,
+      );
   }
   const grantTypes = Array.isArray(metadata.grant_types) ? metadata.grant_types.map(String) : [];
   const privileged = grantTypes.find((g) => PRIVILEGED_GRANT_TYPES.includes(g));
-  if (privileged !== undefined) invalid(`grant type "${privileged}" is not allowed for self-registered clients`);
+  if (privileged !== undefined)
+    invalid(`grant type "${privileged}" is not allowed for self-registered clients`);
   if (typeof metadata.client_name === 'string') {
     const problem = clientNameProblem(metadata.client_name, 'client_name');
     if (problem !== undefined) invalid(problem);

@@ -52,7 +52,11 @@ export function limitRegistrations(deps: {
   rateLimits: RateLimits;
   logger: Logger;
 }) {
-  const cap = createRegistrationCap(deps.store, deps.config.registration.maxRegistrationsPerHour, 'registrations');
+  const cap = createRegistrationCap(
+    deps.store,
+    deps.config.registration.maxRegistrationsPerHour,
+    'registrations',
+  );
   return async function limitRegistration(ctx: KoaContextWithOIDC, next: Next) {
     if (ctx.path !== REGISTRATION_PATH && !ctx.path.startsWith(`${REGISTRATION_PATH}/`)) return next();
     const log = (ctx.state as { log?: Logger }).log ?? deps.logger;
@@ -76,7 +80,8 @@ export function limitRegistrations(deps: {
     }
     const clientId = ctx.oidc?.entities.Client?.clientId;
     const event = AUDIT_EVENTS[`${ctx.method} ${ctx.status}`];
-    if (event && clientId) log.info({ audit: true, event, clientId, via: 'register' }, event.replace('.', ' '));
+    if (event && clientId)
+      log.info({ audit: true, event, clientId, via: 'register' }, event.replace('.', ' '));
   };
 }
 
