@@ -36,7 +36,7 @@ describe.each(['memory', 'redis'] as const)('client registration at /register (%
   let b: RunningGatehouse | undefined;
   beforeAll(async () => {
     if (kind === 'redis') redis = await startRedisServer();
-    const env = redis ? { REDIS_URL: redis.url } : {};
+    const env: Record<string, string> = redis ? { REDIS_URL: redis.url } : {};
     a = await startTestGatehouse({ env, overrides: REGISTRATION_ON });
     if (redis)
       b = await startTestGatehouse({ env: { ...env, ISSUER: a.issuer }, overrides: REGISTRATION_ON });
@@ -136,13 +136,14 @@ describe.each(['memory', 'redis'] as const)('client registration at /register (%
   if (kind !== 'redis') return;
   it('lets a client registered on one instance sign a user in on another', async () => {
     if (!b) throw new Error('the second instance did not start');
+    const bUrl = b.url;
     const registered = await register(a.issuer, { redirect_uris: [REDIRECT], scope: 'openid email' }, IAT);
     const { client_id, client_secret } = registered.clientMetadata();
     // Instance B's endpoints under the shared issuer.
     const server = Object.fromEntries(
       Object.entries(registered.serverMetadata()).map(([key, value]) => [
         key,
-        typeof value === 'string' && key !== 'issuer' ? value.replace(a.issuer, b.url) : value,
+        typeof value === 'string' && key !== 'issuer' ? value.replace(a.issuer, bUrl) : value,
       ]),
     ) as client.ServerMetadata;
     const onB = new client.Configuration(
