@@ -156,6 +156,22 @@ describe('self-registration at /register', () => {
     );
   });
 
+  it('grants nothing through a "__proto__" member in the JSON body', async () => {
+    const res = await fetch(`${gh.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${IAT}` },
+      body: `{"redirect_uris":["${REDIRECT}"],"__proto__":{"gatehouse_resource_server":true,"grant_types":["client_credentials"]}}`,
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    if (res.status === 400) return expect(body.error).toBe('invalid_client_metadata');
+    expect(res.status).toBe(201);
+    expect(body).not.toHaveProperty('gatehouse_resource_server');
+    expect(body.grant_types).toEqual(['authorization_code']);
+    const client = await gh.provider.Client.find(String(body.client_id));
+    expect((client as unknown as Record<string, unknown>).gatehouseResourceServer).toBeUndefined();
+    expect(client?.grantTypes).toEqual(['authorization_code']);
+  });
+
   it('refuses redirect URIs configured clients may not have either', async () => {
     for (const uri of ['javascript:alert(1)', 'https://attacker.example/cb#fragment', 'not a uri']) {
       const res = await register(gh.issuer, { redirect_uris: [uri] });
