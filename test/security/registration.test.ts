@@ -303,6 +303,30 @@ describe('self-registration at /register', () => {
       expect(await signInPage(String(body.client_id))).toMatch(UNVERIFIED);
     });
 
+    it('says it on the device confirmation page too', async () => {
+      const { body } = await register(gh.issuer, {
+        client_name: 'Device CLI',
+        grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'none',
+      });
+      expect(body.client_id).toEqual(expect.any(String));
+      const started = await fetch(`${gh.issuer}/device_authorization`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: String(body.client_id), scope: 'openid' }),
+      });
+      const { verification_uri_complete } = (await started.json()) as { verification_uri_complete: string };
+      const ua = new UserAgent(gh.issuer);
+      const entry = await ua.follow(verification_uri_complete);
+      const form = readForm(await entry.res.text());
+      const confirm = await ua.submit(new URL(form.action, gh.issuer).href, form.fields);
+      const html = await confirm.res.text();
+      expect(html).toContain('Device CLI');
+      expect(html).toMatch(UNVERIFIED);
+    });
+
     it('ignores a client’s own claim to be trusted', async () => {
       const { status, body } = await register(gh.issuer, {
         redirect_uris: [REDIRECT],
