@@ -57,4 +57,18 @@ describe('registration configuration', () => {
       /registration\.initialAccessTokens\.0: initial access tokens must be at least 20 characters/,
     );
   });
+
+  it('takes initial access tokens from REGISTRATION_TOKENS too (replacing the file’s)', () => {
+    const config = load(
+      { initialAccessTokens: ['a-file-token-0123456789'] },
+      { REGISTRATION_TOKENS: ' env-token-one-0123456789 , env-token-two-0123456789 ' },
+    );
+    expect(config.registration.initialAccessTokens).toEqual([
+      'env-token-one-0123456789',
+      'env-token-two-0123456789',
+    ]);
+    expect(() => load({}, { REGISTRATION_TOKENS: 'short' })).toThrow(
+      /registration\.initialAccessTokens\.0: initial access tokens must be at least 20 characters/,
+    );
+  });
 });
