@@ -21,7 +21,7 @@ import { createTokenWithIam } from './create-token-with-iam.js';
 import { verifySigV4 } from './sigv4.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
-import { createRegistrationCap } from './registration-cap.js';
+import { createRegistrationCap } from '../http/registration-cap.js';
 
 export const AWS_BASE_PATH = '/aws/oidc';
 

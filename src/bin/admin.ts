@@ -10,6 +10,11 @@ import { hashPassword } from '../accounts/password.js';
 import { listStoredUsers, removeStoredUser, saveStoredUser } from '../accounts/stored-accounts.js';
 import { KEY_RECORD, readKeyRecord, rotateSigningKeys } from '../keys/signing-keys.js';
 import { escapeForTerminal as safe, hasUnsafeCharacters } from './terminal-text.js';
+import {
+  createInitialAccessToken,
+  listInitialAccessTokens,
+  revokeInitialAccessToken,
+} from '../oidc/initial-access-tokens.js';
 
 const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehouse-admin <command>)
 
@@ -22,6 +27,9 @@ const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehou
   users remove USERNAME
   keys list
   keys rotate
+  registration-tokens create [--label TEXT] [--trusted]   (prints the token once)
+  registration-tokens list
+  registration-tokens revoke ID
   config check [FILE]
 
 Works on the store the server uses (REDIS_URL, CONFIG_FILE and the other variables as for the server).`;
@@ -41,6 +49,8 @@ async function run(): Promise<number> {
       id: { type: 'string' },
       email: { type: 'string' },
       sub: { type: 'string' },
+      label: { type: 'string' },
+      trusted: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -200,6 +210,28 @@ async function dispatch(
         `new keys published now, signing from ${iso(fresh[0]!.activatesAt)}: ${fresh.map((k) => k.jwk.kid).join(', ')}`,
         0,
       );
+    }
+    case 'registration-tokens create': {
+      const label = flags.label as string | undefined;
+      const trusted = flags.trusted === true;
+      const { id, token } = await createInitialAccessToken(store, { trusted, ...(label ? { label } : {}) });
+      return print(
+        `initial access token ${id}${trusted ? ' (trusted: its clients are not marked as third-party)' : ''}\n${token}\n(shown once: only its hash is stored)${config.registration.enabled ? '' : '\nnote: registration.enabled is false'}`,
+        0,
+      );
+    }
+    case 'registration-tokens list': {
+      const tokens = await listInitialAccessTokens(store);
+      const rows = tokens.map(
+        (t) =>
+          `${t.id}\t${iso(t.createdAt)}\t${t.trusted ? 'trusted' : 'third-party'}\t${safe(t.label ?? '')}`,
+      );
+      return print(rows.join('\n') || '(no stored initial access tokens)', 0);
+    }
+    case 'registration-tokens revoke': {
+      if (!arg || !(await revokeInitialAccessToken(store, arg)))
+        return print(`gatehouse-admin: no single stored initial access token ${safe(arg ?? '')}`, 1);
+      return print(`revoked initial access token ${safe(arg)} (clients registered with it stay)`, 0);
     }
     default:
       return print(USAGE, 2);

@@ -28,6 +28,8 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   TEST_API_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Comma-separated; replaces the file's `registration.initialAccessTokens`. */
+  REGISTRATION_TOKENS: z.string().optional(),
   TRUST_PROXY: z
     .string()
     .regex(/^(true|false|[0-9]+)$/, 'expected true, false or the number of proxies in front')
@@ -58,6 +60,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   let raw = readJson(DEFAULT_CONFIG_PATH);
   if (env.CONFIG_FILE) raw = mergeConfig(raw, readJson(env.CONFIG_FILE));
   if (options.overrides) raw = mergeConfig(raw, options.overrides);
+  if (env.REGISTRATION_TOKENS !== undefined) {
+    const tokens = env.REGISTRATION_TOKENS.split(',').map((t) => t.trim());
+    raw = mergeConfig(raw, { registration: { initialAccessTokens: tokens.filter(Boolean) } });
+  }
 
   const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   const file = parseOrThrow(fileConfigSchema, substituteIssuer(raw, issuer), 'config');

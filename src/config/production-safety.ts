@@ -58,6 +58,11 @@ export function checkProductionSafety(config: Config): string[] {
       'METRICS_TOKEN: NODE_ENV=production serves /metrics only behind a bearer token (set METRICS_TOKEN, or METRICS_PORT on a loopback METRICS_HOST, or metrics.enabled false, or GATEHOUSE_ALLOW_INSECURE=open-metrics)',
     );
   }
+  if (config.registration.enabled && config.registration.open && !allowed('open-registration')) {
+    problems.push(
+      'registration.open: NODE_ENV=production refuses registration without an initial access token (set registration.open false and create tokens with "gatehouse-admin registration-tokens create" or list them in registration.initialAccessTokens, or GATEHOUSE_ALLOW_INSECURE=open-registration)',
+    );
+  }
   if (config.defaultCookieKeys && !allowed('default-cookie-keys')) {
     problems.push(
       'cookies.keys: the shipped development cookie keys are refused in production (set COOKIE_KEYS, or GATEHOUSE_ALLOW_INSECURE=default-cookie-keys)',

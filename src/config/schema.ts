@@ -87,6 +87,7 @@ export const RATE_LIMIT_NAMES = [
   'clientAuthPerIp',
   'awsRegisterClientPerIp',
   'awsStartDeviceAuthorizationPerIp',
+  'registrationPerIp',
 ] as const;
 
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
@@ -186,6 +187,24 @@ export const fileConfigSchema = z.strictObject({
       path: ['unusedRegistrationLifetimeSeconds'],
       message: 'must not be longer than aws.registrationLifetimeSeconds',
     }),
+  /** Dynamic client registration at /register (RFC 7591) and management (RFC 7592). */
+  registration: z
+    .strictObject({
+      enabled: z.boolean(),
+      /** true: anyone may register without an initial access token (GATEHOUSE_ALLOW_INSECURE=open-registration in production). */
+      open: z.boolean(),
+      /** Initial access tokens accepted besides those `gatehouse-admin registration-tokens create` stores. */
+      initialAccessTokens: z.array(
+        z.string().min(20, 'initial access tokens must be at least 20 characters'),
+      ),
+      /** Registrations accepted per hour from all callers together (429 slow_down beyond). */
+      maxRegistrationsPerHour: z.number().int().min(1),
+    })
+    .refine((r) => !(r.open && r.initialAccessTokens.length > 0), {
+      path: ['open'],
+      message:
+        'open registration needs no initial access tokens: set open false or remove initialAccessTokens',
+    }),
   /** Rules for JWTs from trustedIssuers (jwt-bearer assertions, token-exchange subject tokens). */
   assertions: z.strictObject({
     /** Longest accepted `exp - iat`; longer-lived assertions are refused. */
@@ -224,6 +243,7 @@ export function insecureOptIns() {
     'default-cookie-keys',
     'http-issuer',
     'open-metrics',
+    'open-registration',
     'test-mode-shared-store',
     'all',
   ] as const;

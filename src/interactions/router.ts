@@ -14,7 +14,7 @@ import { renderDeviceApproval } from './device-approval-page.js';
 import type { Logger } from 'pino';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
-import { isAwsClient } from '../oidc/aws-clients.js';
+import { isUnverifiedClient } from '../oidc/registered-clients.js';
 import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
 
 export interface InteractionDeps {
@@ -82,14 +82,15 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   /**
    * The client as the pages show it: its name, and whether anyone could have registered it (an
-   * AWS RegisterClient registration), in which case the pages say its name is unverified.
+   * AWS RegisterClient registration, or one at /register without a trusted initial access
+   * token), in which case the pages say its name is unverified.
    */
   async function describeClient(clientId: unknown) {
     const client = typeof clientId === 'string' ? await providers.current.Client.find(clientId) : undefined;
     return {
       client,
       clientName: client?.clientName ?? (typeof clientId === 'string' ? clientId : 'the application'),
-      unverifiedClient: isAwsClient(client),
+      unverifiedClient: isUnverifiedClient(client),
     };
   }
 

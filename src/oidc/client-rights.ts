@@ -1,5 +1,10 @@
 import { errors, type Client } from 'oidc-provider';
 import { AWS_CLIENT_METADATA, AWS_CLIENT_USED_METADATA, isAwsClient } from './aws-clients.js';
+import {
+  REGISTERED_CLIENT_METADATA,
+  TRUSTED_REGISTRATION_METADATA,
+  isRegisteredClient,
+} from './registered-clients.js';
 
 /**
  * Rights a client has only because the operator gave them, as client metadata (in the
@@ -13,7 +18,7 @@ export const RESOURCE_SERVER_METADATA = 'gatehouse_resource_server';
 /** Client ids whose tokens the client may present as a token-exchange `subject_token` (RFC 8693). */
 export const EXCHANGE_FROM_METADATA = 'gatehouse_may_exchange_from';
 
-/** Grant types that act beyond one user's consent to one client; never for AWS-registered clients. */
+/** Grant types that act beyond one user's consent to one client; never for self-registered clients. */
 export const PRIVILEGED_GRANT_TYPES: readonly string[] = [
   'client_credentials',
   'urn:ietf:params:oauth:grant-type:jwt-bearer',
@@ -22,6 +27,8 @@ export const PRIVILEGED_GRANT_TYPES: readonly string[] = [
 
 /** The extra client metadata members Gatehouse declares. */
 export const GATEHOUSE_CLIENT_METADATA = [
+  REGISTERED_CLIENT_METADATA,
+  TRUSTED_REGISTRATION_METADATA,
   AWS_CLIENT_METADATA,
   AWS_CLIENT_USED_METADATA,
   RESOURCE_SERVER_METADATA,
@@ -33,14 +40,15 @@ const member = (client: Client, name: string): unknown =>
 
 /**
  * Whether the client may see other clients' tokens at /introspect: the operator marked it, it
- * authenticates (a public client proves nothing about itself), and nobody registered it
- * anonymously through the AWS API.
+ * authenticates (a public client proves nothing about itself), and it did not register itself
+ * (through the AWS API or at /register).
  */
 export function isResourceServer(client: Client): boolean {
   return (
     member(client, RESOURCE_SERVER_METADATA) === true &&
     client.clientAuthMethod !== 'none' &&
-    !isAwsClient(client)
+    !isAwsClient(client) &&
+    !isRegisteredClient(client)
   );
 }
 
@@ -53,14 +61,15 @@ export function isResourceServer(client: Client): boolean {
 export function mayExchangeFrom(client: Client, subjectClientId: string | undefined): boolean {
   if (subjectClientId === undefined) return false;
   if (subjectClientId === client.clientId) return true;
-  if (isAwsClient(client)) return false;
+  if (isAwsClient(client) || isRegisteredClient(client)) return false;
   const listed = member(client, EXCHANGE_FROM_METADATA);
   return Array.isArray(listed) && listed.includes(subjectClientId);
 }
 
 /**
  * oidc-provider's `extraClientMetadata.validator`: checks each Gatehouse member's type, and that
- * a client registered through the AWS API holds none of the rights an operator grants.
+ * a client that registered itself (through the AWS API or at /register) holds none of the rights
+ * an operator grants.
  * It runs whenever a client is loaded or registered, so a stored client cannot carry them either.
  */
 export function validateClientMetadata(key: string, value: unknown, metadata: Record<string, unknown>): void {
@@ -68,7 +77,13 @@ export function validateClientMetadata(key: string, value: unknown, metadata: Re
     throw new errors.InvalidClientMetadata(message);
   };
   if (value === undefined) return;
-  if (key === AWS_CLIENT_METADATA || key === AWS_CLIENT_USED_METADATA || key === RESOURCE_SERVER_METADATA) {
+  if (
+    key === AWS_CLIENT_METADATA ||
+    key === AWS_CLIENT_USED_METADATA ||
+    key === RESOURCE_SERVER_METADATA ||
+    key === REGISTERED_CLIENT_METADATA ||
+    key === TRUSTED_REGISTRATION_METADATA
+  ) {
     if (typeof value !== 'boolean') invalid(`${key} must be a boolean`);
   }
   if (key === RESOURCE_SERVER_METADATA && value === true && metadata.token_endpoint_auth_method === 'none') {
@@ -79,7 +94,7 @@ export function validateClientMetadata(key: string, value: unknown, metadata: Re
       invalid(`${key} must be an array of client ids`);
     }
   }
-  if (key === AWS_CLIENT_METADATA && value === true) {
+  if ((key === AWS_CLIENT_METADATA || key === REGISTERED_CLIENT_METADATA) && value === true) {
     const grantTypes = Array.isArray(metadata.grant_types) ? (metadata.grant_types as unknown[]) : [];
     const privileged = grantTypes.find((g) => PRIVILEGED_GRANT_TYPES.includes(String(g)));
     if (privileged !== undefined)

@@ -23,6 +23,7 @@ import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
 import { enforceRegisteredAuthMethod } from './client-auth-method.js';
 import { keepUsedAwsRegistrations } from './aws-registrations.js';
+import { limitRegistrations } from './registration.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
 
@@ -61,6 +62,7 @@ export function createProvider(deps: ProviderDeps) {
   });
   provider.use(clientAuthLimits.recordFailures);
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
+  if (deps.config.registration.enabled) provider.use(limitRegistrations(deps));
   provider.use(conformErrors);
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);

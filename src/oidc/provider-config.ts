@@ -19,6 +19,10 @@ import { deviceApprovalCheck } from './device-approval.js';
 import { buildDPoPFeature } from './dpop.js';
 import { createLoadExistingGrant, restrictClaimsToConsentedScopes } from './claims-parameter.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
+import { HASHED_TOKEN_MODELS, hashTokenIds } from './hashed-tokens.js';
+import { isRegisteredClient, REGISTERED_CLIENT_METADATA } from './registered-clients.js';
+import { applyRegistrationPolicy } from './registration-policy.js';
+import { REGISTRATION_PATH, registrationFeatures } from './registration.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -97,7 +101,14 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   ) => views.render(ctx as unknown as Context, name, data);
 
   return {
-    adapter: (name: string) => store.adapter(name),
+    // Registration credentials are stored under their hash (hashed-tokens.ts).
+    adapter: (name: string) =>
+      HASHED_TOKEN_MODELS.has(name)
+        ? hashTokenIds(
+            store.adapter(name),
+            name === 'InitialAccessToken' ? config.registration.initialAccessTokens : [],
+          )
+        : store.adapter(name),
     clients: config.clients.map(toProviderClient),
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],
@@ -118,8 +129,12 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // Clients registered anonymously through the AWS API prove nothing with their secret
       // (whoever registered holds it), so a code must be bound to its requester like a public
       // client's; with a code_challenge on every code, /token requires the verifier too.
+      // The same holds for clients registered at /register.
       required: (_ctx, client) =>
-        config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
+        config.pkce.requiredForAllClients ||
+        client.clientAuthMethod === 'none' ||
+        isAwsClient(client) ||
+        isRegisteredClient(client),
     },
     // The client's grant, plus the `claims` parameter's claims its scopes already cover.
     loadExistingGrant: createLoadExistingGrant(config.claims),
@@ -127,8 +142,12 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
-      validator: (_ctx, key, value, metadata) =>
-        validateClientMetadata(key, value, metadata as unknown as Record<string, unknown>),
+      validator: (ctx, key, _value, metadata) => {
+        const record = metadata as unknown as Record<string, unknown>;
+        // Self-registration rules first: they may set Gatehouse's markers (registration-policy.ts).
+        if (key === REGISTERED_CLIENT_METADATA) applyRegistrationPolicy(ctx, record);
+        validateClientMetadata(key, record[key], record);
+      },
     },
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
@@ -156,6 +175,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       end_session: '/logout',
       device_authorization: '/device_authorization',
       code_verification: '/device',
+      registration: REGISTRATION_PATH,
     },
     interactions: {
       policy,
@@ -197,6 +217,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // The `claims` request parameter (OIDC Core §5.5): individual claims for the ID token or
       // /userinfo, released only within the scopes the user consented to (claims-parameter.ts).
       claimsParameter: { enabled: true },
+      // Dynamic client registration (RFC 7591/7592), off unless registration.enabled.
+      ...registrationFeatures(config),
       // DPoP (RFC 9449): see dpop.ts (binding, replay, nonces).
       dPoP: buildDPoPFeature(config, deps.dpopNonceSecret),
       deviceFlow: {

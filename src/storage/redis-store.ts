@@ -14,6 +14,8 @@ import { createReplicaAcks } from './replica-acks.js';
  *
  * Key layout, all under the configured prefix (default `gatehouse:`):
  *   `<Model>:<id>`          hash { payload: JSON, consumed?: epoch seconds }, TTL from expiresIn
+ *                           (InitialAccessToken and RegistrationAccessToken: <id> is the SHA-256
+ *                           of the token, see oidc/hashed-tokens.ts)
  *   `uid:<uid>`             string: Session id by uid, same TTL as the session
  *   `userCode:<userCode>`   string: DeviceCode id by user code, same TTL as the device code
  *   `grant:<grantId>`       set of `<Model>:<id>` keys of a grant; TTL = the longest member's

@@ -96,6 +96,7 @@ export const GENEROUS_RATE_LIMITS = {
   clientAuthPerIp: generous,
   awsRegisterClientPerIp: generous,
   awsStartDeviceAuthorizationPerIp: generous,
+  registrationPerIp: generous,
 };
 
 export interface StartOptions {
