@@ -33,11 +33,26 @@ export const clientSchema = z
     gatehouse_resource_server: z.boolean().optional(),
     /** Clients whose access and ID tokens this client may present as a token-exchange subject_token. */
     gatehouse_may_exchange_from: z.array(z.string().min(1)).optional(),
+    /** `"fapi2"`: the client is held to the FAPI 2.0 Security Profile (src/oidc/fapi-profile.ts). */
+    gatehouse_profile: z.enum(['fapi2']).optional(),
   })
   .catchall(z.unknown())
   .refine((c) => !(c.gatehouse_resource_server && c.token_endpoint_auth_method === 'none'), {
     path: ['gatehouse_resource_server'],
     message: 'a public client (token_endpoint_auth_method "none") cannot be a resource server',
+  })
+  .superRefine((c, ctx) => {
+    // What the FAPI 2.0 profile implies cannot be switched off for one of its clients.
+    if (c.gatehouse_profile !== 'fapi2') return;
+    for (const key of ['require_pushed_authorization_requests', 'dpop_bound_access_tokens'] as const) {
+      if (c[key] === false) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `must not be false for gatehouse_profile "fapi2"`,
+        });
+      }
+    }
   });
 
 export const userSchema = z.strictObject({
@@ -109,6 +124,8 @@ export const fileConfigSchema = z.strictObject({
     keys: z.array(z.string().min(16, 'cookie keys must be at least 16 characters')).min(1),
   }),
   pkce: z.strictObject({ requiredForAllClients: z.boolean() }),
+  /** Pushed authorization requests (RFC 9126): `requiredForAllClients` makes /par the only way in. */
+  par: z.strictObject({ requiredForAllClients: z.boolean() }),
   deviceFlow: z.strictObject({
     interval: z.number().int().min(1).max(60),
     userCodeCharset: z.enum(['base-20', 'digits']),

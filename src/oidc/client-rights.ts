@@ -1,5 +1,6 @@
 import { errors, type Client } from 'oidc-provider';
 import { AWS_CLIENT_METADATA, AWS_CLIENT_USED_METADATA, isAwsClient } from './aws-clients.js';
+import { PROFILE_METADATA, validateProfile } from './fapi-profile.js';
 
 /**
  * Rights a client has only because the operator gave them, as client metadata (in the
@@ -26,6 +27,7 @@ export const GATEHOUSE_CLIENT_METADATA = [
   AWS_CLIENT_USED_METADATA,
   RESOURCE_SERVER_METADATA,
   EXCHANGE_FROM_METADATA,
+  PROFILE_METADATA,
 ] as const;
 
 const member = (client: Client, name: string): unknown =>
@@ -68,6 +70,7 @@ export function validateClientMetadata(key: string, value: unknown, metadata: Re
     throw new errors.InvalidClientMetadata(message);
   };
   if (value === undefined) return;
+  if (key === PROFILE_METADATA) validateProfile(value, metadata);
   if (key === AWS_CLIENT_METADATA || key === AWS_CLIENT_USED_METADATA || key === RESOURCE_SERVER_METADATA) {
     if (typeof value !== 'boolean') invalid(`${key} must be a boolean`);
   }

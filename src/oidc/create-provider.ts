@@ -16,6 +16,7 @@ import {
   includeSidForAllClients,
   interceptClientAuthentication,
   makeReplayDetectionAtomic,
+  refuseReplayedRequestObjects,
   refuseUnregisteredResponseTypes,
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
@@ -50,6 +51,7 @@ export function createProvider(deps: ProviderDeps) {
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
   makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
+  refuseReplayedRequestObjects(provider);
   enforceExchangeLineage(provider);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);

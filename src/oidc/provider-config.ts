@@ -16,6 +16,12 @@ import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
+import { authorizationCodeTtl, fapiProfile, isFapi2Client } from './fapi-profile.js';
+import {
+  buildPushedRequestFeatures,
+  buildRequestObjectFeatures,
+  REQUEST_OBJECT_SIGNING_ALGS,
+} from './pushed-requests.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -111,7 +117,10 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // (whoever registered holds it), so a code must be bound to its requester like a public
       // client's; with a code_challenge on every code, /token requires the verifier too.
       required: (_ctx, client) =>
-        config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
+        config.pkce.requiredForAllClients ||
+        client.clientAuthMethod === 'none' ||
+        isAwsClient(client) ||
+        isFapi2Client(client),
     },
     // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
@@ -124,7 +133,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     conformIdTokenClaims: true,
     ttl: {
       AccessToken: config.ttl.accessToken,
-      AuthorizationCode: config.ttl.authorizationCode,
+      AuthorizationCode: (_ctx, _code, client) => authorizationCodeTtl(config.ttl.authorizationCode, client),
       ClientCredentials: config.ttl.clientCredentials,
       DeviceCode: config.ttl.deviceCode,
       IdToken: config.ttl.idToken,
@@ -143,7 +152,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       end_session: '/logout',
       device_authorization: '/device_authorization',
       code_verification: '/device',
+      pushed_authorization_request: '/par',
     },
+    enabledJWA: { requestObjectSigningAlgValues: [...REQUEST_OBJECT_SIGNING_ALGS] },
     interactions: {
       policy,
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
@@ -158,8 +169,10 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       }),
     features: {
       devInteractions: { enabled: false },
-      // Not part of Gatehouse's surface yet; off rather than advertised untested.
-      pushedAuthorizationRequests: { enabled: false },
+      ...buildPushedRequestFeatures(config),
+      ...buildRequestObjectFeatures(),
+      // FAPI 2.0 for the clients registered with "gatehouse_profile": "fapi2" (fapi-profile.ts).
+      fapi: { enabled: true, profile: fapiProfile },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
