@@ -49,7 +49,7 @@ export const clientSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [key],
-          message: `must not be false for gatehouse_profile "fapi2"`,
+          message: `must not be false for a gatehouse_profile "fapi2" client (${c.client_id})`,
         });
       }
     }
