@@ -195,6 +195,63 @@ describe.each(['memory', 'redis'] as const)('pushed authorization requests (%s s
   });
 });
 
+describe('test mode: /_test/clients takes the PAR and FAPI client metadata', () => {
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ env: { GATEHOUSE_MODE: 'test' } });
+  });
+  afterAll(() => gh?.stop());
+
+  const createClient = (metadata: Record<string, unknown>) =>
+    fetch(`${gh.issuer}/_test/clients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(metadata),
+    });
+
+  it('a client created with require_pushed_authorization_requests must push', async () => {
+    const res = await createClient({
+      redirect_uris: ['https://test-par.example.com/cb'],
+      require_pushed_authorization_requests: true,
+    });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as { client_id: string; client_secret: string };
+    const direct = await fetch(
+      `${gh.issuer}/authorize?${new URLSearchParams({
+        client_id: created.client_id,
+        response_type: 'code',
+        redirect_uri: 'https://test-par.example.com/cb',
+        scope: 'openid',
+      })}`,
+      { redirect: 'manual' },
+    );
+    expect(await authorizationError(direct)).toMatchObject({ error: 'invalid_request' });
+    const pushed = await push(
+      gh.issuer,
+      {
+        client_id: created.client_id,
+        response_type: 'code',
+        redirect_uri: 'https://test-par.example.com/cb',
+        scope: 'openid',
+      },
+      basicAuth(created.client_id, created.client_secret),
+    );
+    expect(pushed.status).toBe(201);
+  });
+
+  it('a FAPI 2.0 client that breaks the profile is refused with invalid_client_metadata', async () => {
+    const res = await createClient({
+      redirect_uris: ['https://test-fapi.example.com/cb'],
+      gatehouse_profile: 'fapi2',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: expect.stringContaining('private_key_jwt'),
+    });
+  });
+});
+
 describe('par.requiredForAllClients', () => {
   let gh: RunningGatehouse;
   beforeAll(async () => {
