@@ -44,6 +44,13 @@ export const clientSchema = z
   .superRefine((c, ctx) => {
     // What the FAPI 2.0 profile implies cannot be switched off for one of its clients.
     if (c.gatehouse_profile !== 'fapi2') return;
+    if (c.id_token_signed_response_alg === 'RS256') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id_token_signed_response_alg'],
+        message: `must be ES256 for a gatehouse_profile "fapi2" client (${c.client_id})`,
+      });
+    }
     for (const key of ['require_pushed_authorization_requests', 'dpop_bound_access_tokens'] as const) {
       if (c[key] === false) {
         ctx.addIssue({

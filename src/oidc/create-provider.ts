@@ -18,6 +18,7 @@ import {
   makeReplayDetectionAtomic,
   refuseReplayedRequestObjects,
   refuseUnregisteredResponseTypes,
+  spendPushedRequestsOnce,
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
 import { enforceExchangeLineage } from './grants/exchange-lineage.js';
@@ -52,6 +53,7 @@ export function createProvider(deps: ProviderDeps) {
   refuseUnregisteredResponseTypes(provider.Client);
   makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
   refuseReplayedRequestObjects(provider);
+  spendPushedRequestsOnce(provider.PushedAuthorizationRequest);
   enforceExchangeLineage(provider);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);

@@ -5,8 +5,8 @@ import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
  * `"gatehouse_profile": "fapi2"`. oidc-provider applies its own FAPI 2.0 rules to such a client
  * (features.fapi `profile`: client assertion `aud` must be the issuer, `redirect_uri` required);
  * Gatehouse adds the rest here: the client's registration must name private_key_jwt with ES256
- * or PS256, response type `code` and response mode `query` only, and it always gets PAR and
- * DPoP-bound tokens. PKCE S256 (provider-config.ts `pkce.required`) and authorization codes of
+ * or PS256, response type `code` and response mode `query` only, and it always gets PAR,
+ * DPoP-bound tokens and ES256-signed ID tokens. PKCE S256 (provider-config.ts `pkce.required`) and authorization codes of
  * at most 60 s (`ttl.AuthorizationCode`) are required for it too; `iss` is in every
  * authorization response for every client.
  *
@@ -47,7 +47,8 @@ export function authorizationCodeTtl(configured: number, client: Client | undefi
  * Checks a client registration under `gatehouse_profile`, from oidc-provider's
  * `extraClientMetadata.validator` (so configured, test-API and registered clients alike), and
  * sets what the profile implies: `require_pushed_authorization_requests`,
- * `dpop_bound_access_tokens` and `response_modes: ["query"]`. A configured client that breaks a
+ * `dpop_bound_access_tokens`, `response_modes: ["query"]` and `id_token_signed_response_alg:
+ * "ES256"`. A configured client that breaks a
  * rule stops start-up with this message, prefixed by the client's id (gatehouse.ts).
  */
 export function validateProfile(value: unknown, metadata: Record<string, unknown>): void {
@@ -75,4 +76,6 @@ export function validateProfile(value: unknown, metadata: Record<string, unknown
   metadata.response_modes = ['query'];
   metadata.require_pushed_authorization_requests = true;
   metadata.dpop_bound_access_tokens = true;
+  // FAPI 2.0 §5.4.1 allows PS256, ES256 and EdDSA: of Gatehouse's signing keys, ES256.
+  metadata.id_token_signed_response_alg = 'ES256';
 }

@@ -222,6 +222,30 @@ export function refuseReplayedRequestObjects(provider: Provider): void {
 }
 
 /**
+ * Answers a pushed request spent by a concurrent authorization response with
+ * `invalid_request_uri`, as oidc-provider does when it finds it already spent
+ * (actions/authorization/respond.js checks `consumed`, then consumes): the store's atomic consume
+ * (one winner among parallel requests) throws `invalid_grant`, an error the authorization
+ * endpoint does not have.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9126#section-4
+ */
+export function spendPushedRequestsOnce(PushedAuthorizationRequest: { prototype: unknown }): void {
+  const proto = PushedAuthorizationRequest.prototype as { consume(): Promise<void> };
+  const consume = proto.consume;
+  proto.consume = async function consumeOnce(this: unknown) {
+    try {
+      await consume.call(this);
+    } catch (err) {
+      if (err instanceof errors.InvalidGrant) {
+        throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      }
+      throw err;
+    }
+  };
+}
+
+/**
  * Lets a model keep one more property in its stored payload. oidc-provider stores only the
  * properties its model class lists in the static `IN_PAYLOAD` (models/payload.js picks them, and
  * caches the list per class on first use), so call this right after the Provider is built.

@@ -48,6 +48,7 @@ describe('configured FAPI 2.0 clients', () => {
         require_pushed_authorization_requests: true,
         dpop_bound_access_tokens: true,
         response_modes: ['query'],
+        id_token_signed_response_alg: 'ES256',
       });
     } finally {
       await gh.stop();
@@ -97,6 +98,12 @@ describe('configured FAPI 2.0 clients', () => {
       );
     },
   );
+
+  it('refuses RS256-signed ID tokens', async () => {
+    expect(await startupError(fapiClient({ id_token_signed_response_alg: 'RS256' }))).toBe(
+      'invalid config:\n  clients.6.id_token_signed_response_alg: must be ES256 for a gatehouse_profile "fapi2" client (bank-app)',
+    );
+  });
 
   it('refuses a profile it does not know', async () => {
     expect(await startupError(fapiClient({ gatehouse_profile: 'fapi1' }))).toBe(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { signIn, UserAgent } from '../support/browserless.js';
@@ -118,6 +118,8 @@ describe('FAPI 2.0 clients (gatehouse_profile "fapi2")', () => {
       { DPoP: dpop },
     );
     expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    // FAPI 2.0 §5.4.1: PS256, ES256 or EdDSA, never RS256.
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
     const info = await client.fetchUserInfo(config, tokens.access_token, TEST_USERS.alice.claims.sub, {
       DPoP: dpop,
     });

@@ -131,6 +131,26 @@ describe.each(['memory', 'redis'] as const)('pushed authorization requests (%s s
     expect(await authorizationError(again)).toMatchObject({ status: 400, error: 'invalid_request_uri' });
   });
 
+  it('gives a code to only one of two browsers that started with the same request_uri', async () => {
+    const pushed = await push(gh.issuer, webParams());
+    const url = `${gh.issuer}/authorize?${new URLSearchParams({
+      client_id: WEB.client_id,
+      request_uri: String(pushed.body.request_uri),
+    })}`;
+    const [first, second] = [new UserAgent(gh.issuer), new UserAgent(gh.issuer)];
+    // Both get as far as the sign-in page before either finishes.
+    const pages = await Promise.all([first.follow(url), second.follow(url)]);
+    for (const page of pages) expect(page.url).toMatch(/\/interaction\//);
+    const callbacks = await Promise.all([
+      signIn(first, pages[0].url, TEST_USERS.alice),
+      signIn(second, pages[1].url, TEST_USERS.alice),
+    ]);
+    const outcomes = callbacks.map((cb) =>
+      cb.searchParams.get('code') ? 'code' : cb.searchParams.get('error'),
+    );
+    expect(outcomes.sort()).toEqual(['code', 'invalid_request_uri']);
+  });
+
   it('works through POST /authorize (303 to the GET request)', async () => {
     const pushed = await push(gh.issuer, webParams());
     const callback = await signIn(
