@@ -9,6 +9,7 @@ import { signIn, UserAgent } from '../support/browserless.js';
 import { basicAuth } from '../support/flows.js';
 import { discover } from '../support/rp-client.js';
 import { authorizationError, authorizeUrl, pushRequest } from '../support/pushed-requests.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /**
  * Trust boundary: authorization request parameters that arrive signed (RFC 9101 request
@@ -368,6 +369,57 @@ describe('signed request objects and request_uri', () => {
         iss: SIGNED_ONLY.client_id,
       });
       await expectAccepted(await authorize({ client_id: SIGNED_ONLY.client_id, request: signed }));
+    });
+  });
+});
+
+describe('request object replay across instances sharing Redis', () => {
+  const ISSUER = 'http://gatehouse.test';
+  let redis: RedisServer;
+  let instances: RunningGatehouse[];
+  let key: KeyPair;
+  beforeAll(async () => {
+    key = await generateKeyPair('ES256');
+    redis = await startRedisServer();
+    const clients = [{ ...JAR, jwks: { keys: [{ ...(await exportJWK(key.publicKey)), alg: 'ES256' }] } }];
+    // One issuer for both, as behind a load balancer: a request object's aud is valid at either.
+    instances = [
+      await startTestGatehouse({ env: { REDIS_URL: redis.url, ISSUER }, overrides: { clients } }),
+      await startTestGatehouse({ env: { REDIS_URL: redis.url, ISSUER }, overrides: { clients } }),
+    ];
+  });
+  afterAll(async () => {
+    for (const gh of instances ?? []) await gh.stop();
+    await redis?.destroy();
+  });
+
+  it('accepts a request object on one instance and refuses it on the other', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const request = await new SignJWT({
+      response_type: 'code',
+      client_id: JAR.client_id,
+      redirect_uri: JAR.redirect_uris[0],
+      scope: 'openid',
+    })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(JAR.client_id)
+      .setAudience(ISSUER)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .setJti(randomUUID())
+      .sign(key.privateKey);
+    const [a, b] = instances as [RunningGatehouse, RunningGatehouse];
+    const first = await fetch(authorizeUrl(a.url, { client_id: JAR.client_id, request }), {
+      redirect: 'manual',
+    });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toMatch(/\/interaction\//);
+    const replay = await fetch(authorizeUrl(b.url, { client_id: JAR.client_id, request }), {
+      redirect: 'manual',
+    });
+    expect(await authorizationError(replay)).toMatchObject({
+      error: 'invalid_request_object',
+      description: expect.stringMatching(/already used/),
     });
   });
 });
