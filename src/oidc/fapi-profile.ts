@@ -19,10 +19,10 @@ export const PROFILE_METADATA = 'gatehouse_profile';
 /** The profiles `gatehouse_profile` may name. */
 export const PROFILES = ['fapi2'] as const;
 
-/** Algorithms a FAPI 2.0 client may sign its client assertions with (FAPI 2.0 §5.4.1). */
+/** Algorithms a FAPI 2.0 client may sign its client assertions with (FAPI 2.0 §5.4, cryptography). */
 export const FAPI_SIGNING_ALGS: readonly string[] = ['ES256', 'PS256'];
 
-/** The longest an authorization code of a FAPI 2.0 client lives (FAPI 2.0 §5.3.2.1: "shall ... at most 60 seconds"). */
+/** The longest an authorization code of a FAPI 2.0 client lives (FAPI 2.0 §5.3: 60 seconds at most). */
 export const FAPI_CODE_TTL_SECONDS = 60;
 
 const member = (client: Client | undefined, name: string): unknown =>
@@ -59,7 +59,7 @@ export function validateProfile(value: unknown, metadata: Record<string, unknown
   if (!PROFILES.includes(value as (typeof PROFILES)[number])) {
     throw new errors.InvalidClientMetadata(`${PROFILE_METADATA} must be one of ${PROFILES.join(', ')}`);
   }
-  // FAPI 2.0 §5.3.2.1: only confidential clients, authenticated with private_key_jwt (or mTLS).
+  // FAPI 2.0 §5.3: only confidential clients, authenticated with private_key_jwt (or mTLS).
   if (metadata.token_endpoint_auth_method !== 'private_key_jwt') {
     invalid('token_endpoint_auth_method must be "private_key_jwt" (a FAPI 2.0 client is confidential)');
   }
@@ -76,6 +76,6 @@ export function validateProfile(value: unknown, metadata: Record<string, unknown
   metadata.response_modes = ['query'];
   metadata.require_pushed_authorization_requests = true;
   metadata.dpop_bound_access_tokens = true;
-  // FAPI 2.0 §5.4.1 allows PS256, ES256 and EdDSA: of Gatehouse's signing keys, ES256.
+  // FAPI 2.0 §5.4 allows PS256, ES256 and EdDSA: of Gatehouse's signing keys, ES256.
   metadata.id_token_signed_response_alg = 'ES256';
 }

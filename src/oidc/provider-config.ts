@@ -115,7 +115,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     pkce: {
       // Clients registered anonymously through the AWS API prove nothing with their secret
       // (whoever registered holds it), so a code must be bound to its requester like a public
-      // client's; with a code_challenge on every code, /token requires the verifier too.
+      // client's; with a code_challenge on every code, /token requires the verifier too. FAPI 2.0
+      // clients must use it as well (FAPI 2.0 §5.3; this replaces oidc-provider's default).
       required: (_ctx, client) =>
         config.pkce.requiredForAllClients ||
         client.clientAuthMethod === 'none' ||

@@ -16,7 +16,7 @@ export const REQUEST_OBJECT_SIGNING_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] 
  * internals.ts interceptClientAuthentication) and gets a `request_uri` that lives in the store
  * (the PushedAuthorizationRequest model), so any instance can serve the /authorize that
  * follows; it lasts at most 60 s (oidc-provider's limit) and is spent by the authorization
- * response. A client with `require_pushed_authorization_requests` (or every client, with
+ * response, once even under concurrent use (internals.ts spendPushedRequestsOnce). A client with `require_pushed_authorization_requests` (or every client, with
  * `par.requiredForAllClients`) may start an authorization in no other way. Unregistered
  * redirect URIs stay refused (RFC 9126 §2.4 allows them; Gatehouse does not).
  *

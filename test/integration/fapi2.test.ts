@@ -118,7 +118,7 @@ describe('FAPI 2.0 clients (gatehouse_profile "fapi2")', () => {
       { DPoP: dpop },
     );
     expect(tokens.token_type.toLowerCase()).toBe('dpop');
-    // FAPI 2.0 §5.4.1: PS256, ES256 or EdDSA, never RS256.
+    // FAPI 2.0 §5.4: PS256, ES256 or EdDSA, never RS256.
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
     const info = await client.fetchUserInfo(config, tokens.access_token, TEST_USERS.alice.claims.sub, {
       DPoP: dpop,
