@@ -6,9 +6,9 @@ import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
  * (features.fapi `profile`: client assertion `aud` must be the issuer, `redirect_uri` required);
  * Gatehouse adds the rest here: the client's registration must name private_key_jwt with ES256
  * or PS256, response type `code` and response mode `query` only, and it always gets PAR,
- * DPoP-bound tokens and ES256-signed ID tokens. PKCE S256 (provider-config.ts `pkce.required`) and authorization codes of
- * at most 60 s (`ttl.AuthorizationCode`) are required for it too; `iss` is in every
- * authorization response for every client.
+ * DPoP-bound tokens and ES256-signed ID tokens. PKCE S256 (provider-config.ts `pkce.required`)
+ * and authorization codes of at most 60 s (`ttl.AuthorizationCode`) are required for it too;
+ * `iss` is in every authorization response for every client.
  *
  * @see https://openid.net/specs/fapi-security-profile-2_0-final.html#section-5.3
  */
