@@ -35,11 +35,33 @@ export const clientSchema = z
     gatehouse_may_exchange_from: z.array(z.string().min(1)).optional(),
     /** Every access token issued to this client must be DPoP-bound (RFC 9449 §5.2). */
     dpop_bound_access_tokens: z.boolean().optional(),
+    /** `"fapi2"`: the client is held to the FAPI 2.0 Security Profile (src/oidc/fapi-profile.ts). */
+    gatehouse_profile: z.enum(['fapi2']).optional(),
   })
   .catchall(z.unknown())
   .refine((c) => !(c.gatehouse_resource_server && c.token_endpoint_auth_method === 'none'), {
     path: ['gatehouse_resource_server'],
     message: 'a public client (token_endpoint_auth_method "none") cannot be a resource server',
+  })
+  .superRefine((c, ctx) => {
+    // What the FAPI 2.0 profile implies cannot be switched off for one of its clients.
+    if (c.gatehouse_profile !== 'fapi2') return;
+    if (c.id_token_signed_response_alg === 'RS256') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['id_token_signed_response_alg'],
+        message: `must be ES256 for a gatehouse_profile "fapi2" client (${c.client_id})`,
+      });
+    }
+    for (const key of ['require_pushed_authorization_requests', 'dpop_bound_access_tokens'] as const) {
+      if (c[key] === false) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `must not be false for a gatehouse_profile "fapi2" client (${c.client_id})`,
+        });
+      }
+    }
   });
 
 export const userSchema = z.strictObject({
@@ -114,6 +136,8 @@ export const fileConfigSchema = z.strictObject({
     keys: z.array(z.string().min(16, 'cookie keys must be at least 16 characters')).min(1),
   }),
   pkce: z.strictObject({ requiredForAllClients: z.boolean() }),
+  /** Pushed authorization requests (RFC 9126): `requiredForAllClients` makes /par the only way in. */
+  par: z.strictObject({ requiredForAllClients: z.boolean() }),
   deviceFlow: z.strictObject({
     interval: z.number().int().min(1).max(60),
     userCodeCharset: z.enum(['base-20', 'digits']),

@@ -5,6 +5,7 @@ import {
   TRUSTED_REGISTRATION_METADATA,
   isRegisteredClient,
 } from './registered-clients.js';
+import { PROFILE_METADATA, validateProfile } from './fapi-profile.js';
 
 /**
  * Rights a client has only because the operator gave them, as client metadata (in the
@@ -33,6 +34,7 @@ export const GATEHOUSE_CLIENT_METADATA = [
   AWS_CLIENT_USED_METADATA,
   RESOURCE_SERVER_METADATA,
   EXCHANGE_FROM_METADATA,
+  PROFILE_METADATA,
 ] as const;
 
 const member = (client: Client, name: string): unknown =>
@@ -77,6 +79,7 @@ export function validateClientMetadata(key: string, value: unknown, metadata: Re
     throw new errors.InvalidClientMetadata(message);
   };
   if (value === undefined) return;
+  if (key === PROFILE_METADATA) validateProfile(value, metadata);
   if (
     key === AWS_CLIENT_METADATA ||
     key === AWS_CLIENT_USED_METADATA ||

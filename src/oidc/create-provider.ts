@@ -16,7 +16,9 @@ import {
   includeSidForAllClients,
   interceptClientAuthentication,
   makeReplayDetectionAtomic,
+  refuseReplayedRequestObjects,
   refuseUnregisteredResponseTypes,
+  spendPushedRequestsOnce,
 } from './internals.js';
 import { observeProvider } from './observe-provider.js';
 import { enforceExchangeLineage } from './grants/exchange-lineage.js';
@@ -53,6 +55,8 @@ export function createProvider(deps: ProviderDeps) {
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
   makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
+  refuseReplayedRequestObjects(provider);
+  spendPushedRequestsOnce(provider.PushedAuthorizationRequest);
   enforceExchangeLineage(provider);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);

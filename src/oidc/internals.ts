@@ -166,6 +166,85 @@ export function makeReplayDetectionAtomic(model: object, store: Store): void {
   };
 }
 
+/** The longest a request object may still be valid for when it arrives (its `exp` from now). */
+export const REQUEST_OBJECT_MAX_LIFETIME_SECONDS = 3600;
+
+type AssertRequestObject = (
+  ctx: KoaContextWithOIDC,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown>,
+  client: { clientId: string },
+) => Promise<void>;
+
+interface RequestObjectState {
+  features: { requestObjects: { assertJwtClaimsAndHeader: AssertRequestObject } };
+  configuration: { clockTolerance: number };
+}
+
+/**
+ * Adds Gatehouse's rules for signed request objects (RFC 9101 §10.2 leaves them to the server)
+ * to oidc-provider's own (`requestObjects.assertJwtClaimsAndHeader`, which carries the FAPI
+ * rules and is kept): `exp` is required and at most an hour away, and a `jti`, when present, is
+ * accepted once per client on every instance (the store-backed ReplayDetection). A request
+ * object resumed from /par was checked when it was pushed and is not counted again.
+ *
+ * oidc-provider calls this hook before it verifies the signature, so a forged object can spend
+ * a `jti`; it could do no more than the holder of the real object already can (use it first),
+ * and the `exp` limit bounds how long such a record is kept.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9101#section-10.2
+ */
+export function refuseReplayedRequestObjects(provider: Provider): void {
+  const state = instance(provider) as unknown as RequestObjectState;
+  const { requestObjects } = state.features;
+  const assertOwn = requestObjects.assertJwtClaimsAndHeader;
+  requestObjects.assertJwtClaimsAndHeader = async (ctx, claims, header, client) => {
+    await assertOwn(ctx, claims, header, client);
+    if ('PushedAuthorizationRequest' in ctx.oidc.entities) return;
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof claims.exp !== 'number') {
+      throw new errors.InvalidRequestObject("Request Object is missing the 'exp' claim");
+    }
+    if (claims.exp - now > REQUEST_OBJECT_MAX_LIFETIME_SECONDS) {
+      throw new errors.InvalidRequestObject("Request Object 'exp' claim is too far in the future");
+    }
+    if (claims.jti === undefined) return;
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) {
+      throw new errors.InvalidRequestObject("Request Object 'jti' claim must be a string");
+    }
+    const unique = await (provider.ReplayDetection as unknown as ReplayDetectionModel).unique(
+      `request_object:${client.clientId}`,
+      claims.jti,
+      claims.exp + state.configuration.clockTolerance,
+    );
+    if (!unique) throw new errors.InvalidRequestObject('Request Object was already used (jti)');
+  };
+}
+
+/**
+ * Answers a pushed request spent by a concurrent authorization response with
+ * `invalid_request_uri`, as oidc-provider does when it finds it already spent
+ * (actions/authorization/respond.js checks `consumed`, then consumes): the store's atomic consume
+ * (one winner among parallel requests) throws `invalid_grant`, an error the authorization
+ * endpoint does not have.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9126#section-4
+ */
+export function spendPushedRequestsOnce(PushedAuthorizationRequest: { prototype: unknown }): void {
+  const proto = PushedAuthorizationRequest.prototype as { consume(): Promise<void> };
+  const consume = proto.consume;
+  proto.consume = async function consumeOnce(this: unknown) {
+    try {
+      await consume.call(this);
+    } catch (err) {
+      if (err instanceof errors.InvalidGrant) {
+        throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      }
+      throw err;
+    }
+  };
+}
+
 /**
  * Lets a model keep one more property in its stored payload. oidc-provider stores only the
  * properties its model class lists in the static `IN_PAYLOAD` (models/payload.js picks them, and

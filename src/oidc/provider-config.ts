@@ -23,6 +23,12 @@ import { HASHED_TOKEN_MODELS, hashTokenIds } from './hashed-tokens.js';
 import { isRegisteredClient, REGISTERED_CLIENT_METADATA } from './registered-clients.js';
 import { applyRegistrationPolicy } from './registration-policy.js';
 import { REGISTRATION_PATH, registrationFeatures } from './registration.js';
+import { authorizationCodeTtl, fapiProfile, isFapi2Client } from './fapi-profile.js';
+import {
+  buildPushedRequestFeatures,
+  buildRequestObjectFeatures,
+  REQUEST_OBJECT_SIGNING_ALGS,
+} from './pushed-requests.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -129,12 +135,14 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // Clients registered anonymously through the AWS API prove nothing with their secret
       // (whoever registered holds it), so a code must be bound to its requester like a public
       // client's; with a code_challenge on every code, /token requires the verifier too.
-      // The same holds for clients registered at /register.
+      // The same holds for clients registered at /register, and FAPI 2.0 clients must use it as
+      // well (FAPI 2.0 §5.3; this replaces oidc-provider's default).
       required: (_ctx, client) =>
         config.pkce.requiredForAllClients ||
         client.clientAuthMethod === 'none' ||
         isAwsClient(client) ||
-        isRegisteredClient(client),
+        isRegisteredClient(client) ||
+        isFapi2Client(client),
     },
     // The client's grant, plus the `claims` parameter's claims its scopes already cover.
     loadExistingGrant: createLoadExistingGrant(config.claims),
@@ -155,7 +163,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       // A resource server's own accessTokenTTL wins (oidc-provider's defaults do the same; a plain
       // number here would silently ignore it).
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
-      AuthorizationCode: config.ttl.authorizationCode,
+      AuthorizationCode: (_ctx, _code, client) => authorizationCodeTtl(config.ttl.authorizationCode, client),
       ClientCredentials: (_ctx, token) =>
         token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       DeviceCode: config.ttl.deviceCode,
@@ -176,7 +184,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       device_authorization: '/device_authorization',
       code_verification: '/device',
       registration: REGISTRATION_PATH,
+      pushed_authorization_request: '/par',
     },
+    enabledJWA: { requestObjectSigningAlgValues: [...REQUEST_OBJECT_SIGNING_ALGS] },
     interactions: {
       policy,
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
@@ -191,8 +201,10 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       }),
     features: {
       devInteractions: { enabled: false },
-      // Not part of Gatehouse's surface yet; off rather than advertised untested.
-      pushedAuthorizationRequests: { enabled: false },
+      ...buildPushedRequestFeatures(config),
+      ...buildRequestObjectFeatures(),
+      // FAPI 2.0 for the clients registered with "gatehouse_profile": "fapi2" (fapi-profile.ts).
+      fapi: { enabled: true, profile: fapiProfile },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

@@ -126,6 +126,43 @@ describe('bad input at /authorize', () => {
     });
   });
 
+  describe('request objects and request_uri (RFC 9101, RFC 9126)', () => {
+    const segment = (value: string) => Buffer.from(value).toString('base64url');
+    it.each([
+      ['not a JWT', { request: 'not-a-jwt' }, 'invalid_request_object'],
+      [
+        'a JWT whose payload is not JSON',
+        { request: `${segment('{"alg":"ES256"}')}.${segment('[1')}.c2ln` },
+        'invalid_request_object',
+      ],
+      [
+        'a JWT whose payload is an array',
+        { request: `${segment('{"alg":"ES256"}')}.${segment('[1,2]')}.c2ln` },
+        'invalid_request_object',
+      ],
+      ['an empty request', { request: '' }, 'invalid_request'],
+      [
+        'a request_uri with no id',
+        { request_uri: 'urn:ietf:params:oauth:request_uri:' },
+        'invalid_request_uri',
+      ],
+      ['a request_uri that is not a URI', { request_uri: '%00 \u0000' }, 'request_uri_not_supported'],
+      [
+        'a request_uri that would need fetching',
+        { request_uri: 'http://169.254.169.254/latest/meta-data' },
+        'request_uri_not_supported',
+      ],
+      [
+        'a very long request_uri',
+        { request_uri: `urn:ietf:params:oauth:request_uri:${'a'.repeat(4000)}` },
+        'invalid_request_uri',
+      ],
+    ])('%s: the error page (4xx), nothing fetched or redirected', async (_what, params, error) => {
+      const res = await authorize(query([['client_id', WEB.client_id], ...Object.entries(params)]));
+      expectErrorPage(res, 400, error);
+    });
+  });
+
   it('POST authorization requests become the same GET request (303), whatever the parameters', async () => {
     const params = authorizeParams();
     const res = await http.post('/authorize').type('form').send(new URLSearchParams(params).toString());

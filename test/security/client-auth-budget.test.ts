@@ -109,6 +109,37 @@ describe('the client authentication failure budget', () => {
     );
   });
 
+  it('counts failures at /par (pushed authorization requests) like those at /token', async () => {
+    const ip = '203.0.113.3';
+    const par = (authorization: string) =>
+      fetch(`${gh.issuer}/par`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-for': ip,
+          authorization,
+        },
+        body: new URLSearchParams({
+          client_id: WEB.client_id,
+          response_type: 'code',
+          redirect_uri: WEB.redirect_uris[0],
+          scope: 'openid',
+        }).toString(),
+      });
+    for (let i = 0; i < POINTS; i += 1) {
+      const res = await par(basicAuth(WEB.client_id, 'wrong'));
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'invalid_client' });
+    }
+    // Blocked at /par and at /token alike, before the secret is looked at.
+    await expectSlowDown(await par(basicAuth(WEB.client_id, WEB.client_secret)));
+    await expectSlowDown(
+      await token(ip, codeGrant(WEB.redirect_uris[0]), {
+        authorization: basicAuth(WEB.client_id, WEB.client_secret),
+      }),
+    );
+  });
+
   describe('through the AWS API (CreateToken)', () => {
     /** An SDK client whose requests come from `ip` (TRUST_PROXY=1 reads X-Forwarded-For). */
     function ssoFrom(ip: string) {

@@ -113,6 +113,30 @@ describe('the registered token_endpoint_auth_method', () => {
     });
   });
 
+  it('POST /par refuses the other secret method and accepts the registered one', async () => {
+    const ip = freshIp();
+    const request = (clientId: string, redirectUri: string) => ({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: redirectUri,
+      scope: 'openid',
+    });
+    const wrong = asPost(WEB.client_id, WEB.client_secret, request(WEB.client_id, WEB.redirect_uris[0]));
+    await expectInvalidClient(await send('/par', wrong.form, { 'x-forwarded-for': ip }));
+    const wrongPost = asBasic(
+      POST.client_id,
+      POST.client_secret,
+      request(POST.client_id, POST.redirect_uris[0]),
+    );
+    await expectInvalidClient(
+      await send('/par', wrongPost.form, { ...wrongPost.headers, 'x-forwarded-for': ip }),
+    );
+    const ok = asBasic(WEB.client_id, WEB.client_secret, request(WEB.client_id, WEB.redirect_uris[0]));
+    const res = await send('/par', ok.form, { ...ok.headers, 'x-forwarded-for': ip });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toHaveProperty('request_uri');
+  });
+
   it('POST /device_authorization refuses the other method for a test-API client', async () => {
     const created = await fetch(`${gh.issuer}/_test/clients`, {
       method: 'POST',
