@@ -16,6 +16,7 @@ import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
+import type { BackchannelLogout } from './backchannel-logout.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -24,6 +25,7 @@ export interface ProviderConfigDeps {
   accounts: AccountStore;
   keys: SigningKeys;
   devicePages: NonNullable<NonNullable<Configuration['features']>['deviceFlow']> & object;
+  backchannelLogout: BackchannelLogout;
 }
 
 /** The provider's scopes: configured ones plus the resource servers' (so client metadata may name them). */
@@ -117,9 +119,19 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
-      validator: (_ctx, key, value, metadata) =>
-        validateClientMetadata(key, value, metadata as unknown as Record<string, unknown>),
+      validator: (_ctx, key, value, metadata) => {
+        validateClientMetadata(key, value, metadata as unknown as Record<string, unknown>);
+        // The validator runs for each of our own members, present or not, whenever a client is
+        // loaded or registered: the first call is the one place to check a standard member too.
+        if (key === GATEHOUSE_CLIENT_METADATA[0]) {
+          const uri = (metadata as unknown as Record<string, unknown>).backchannel_logout_uri;
+          const problem = deps.backchannelLogout.uriProblem(uri);
+          if (problem) throw new errors.InvalidClientMetadata(problem);
+        }
+      },
     },
+    // Outgoing requests (logout tokens, client jwks_uri): see backchannel-logout.ts.
+    fetch: deps.backchannelLogout.fetch,
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
     ttl: {
@@ -181,6 +193,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         },
       },
       userinfo: { enabled: true },
+      // Back-Channel Logout 1.0: logout tokens to the session's clients when it ends, delivered in
+      // the background (internals.ts sendBackchannelLogoutsInBackground, backchannel-logout.ts).
+      backchannelLogout: { enabled: config.backchannelLogout.enabled },
       // DPoP (RFC 9449), advertised in discovery: a token requested with a DPoP proof is bound to
       // the proof's key and accepted only with a fresh proof by that key (never as a Bearer
       // token); a public client's refresh token is bound too. Proofs must be recent (iat within
