@@ -84,10 +84,12 @@ export function createBackchannelLogout(deps: {
       if (allowPrivateNetworkUris || typeof uri !== 'string') return undefined;
       let host: string;
       try {
-        host = new URL(uri).hostname
-          .replace(/^\[|\]$/g, '')
-          .replace(/\.$/, '')
-          .toLowerCase();
+        host = unmapIPv4(
+          new URL(uri).hostname
+            .replace(/^\[|\]$/g, '')
+            .replace(/\.$/, '')
+            .toLowerCase(),
+        );
       } catch {
         return undefined; // oidc-provider refuses an unparsable URI itself, in its own words
       }
@@ -98,6 +100,14 @@ export function createBackchannelLogout(deps: {
         : undefined;
     },
   };
+}
+
+/** `::ffff:7f00:1` (how URL writes `[::ffff:127.0.0.1]`) as `127.0.0.1`; other hosts unchanged. */
+function unmapIPv4(host: string): string {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 
 function isTimeout(err: unknown): boolean {
