@@ -47,9 +47,9 @@ export function checkProductionSafety(config: Config): string[] {
     }
   });
   // Deliberately no opt-in: logout tokens POSTed into the private network are an SSRF door.
-  if (config.backchannelLogout.allowPrivateNetworkUris) {
+  if (config.backchannelLogout.allowPrivateHosts) {
     problems.push(
-      'backchannelLogout.allowPrivateNetworkUris: NODE_ENV=production never delivers logout tokens to loopback or private addresses (set it false)',
+      'backchannelLogout.allowPrivateHosts: NODE_ENV=production never delivers logout tokens to loopback or private addresses (set it false)',
     );
   }
   if (new URL(config.issuer).protocol !== 'https:' && !allowed('http-issuer')) {

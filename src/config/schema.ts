@@ -127,7 +127,7 @@ export const fileConfigSchema = z.strictObject({
     /** How long one logout token delivery may take before it counts as failed. */
     timeoutMs: z.number().int().min(100).max(60000),
     /** Deliver to loopback and private addresses too: for development and tests, refused in production. */
-    allowPrivateNetworkUris: z.boolean(),
+    allowPrivateHosts: z.boolean(),
   }),
   acrValues: z.array(z.string()),
   resourceServers: z.record(absoluteUrl, resourceServerSchema),

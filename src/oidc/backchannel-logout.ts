@@ -11,7 +11,7 @@ export type DeliveryResult = 'delivered' | 'failed' | 'timeout';
 export interface BackchannelLogout {
   /**
    * oidc-provider's `fetch`. A logout token delivery gets `backchannelLogout.timeoutMs` instead
-   * of the library's 2.5 s and, only with `allowPrivateNetworkUris` (never in production), may
+   * of the library's 2.5 s and, only with `allowPrivateHosts` (never in production), may
    * reach loopback and private addresses; every other request (and every delivery by default)
    * goes out exactly as oidc-provider prepared it, through its SSRF-refusing dispatcher.
    */
@@ -41,7 +41,7 @@ export function createBackchannelLogout(deps: {
   logger: Logger;
   metrics?: Metrics;
 }): BackchannelLogout {
-  const { timeoutMs, allowPrivateNetworkUris } = deps.config.backchannelLogout;
+  const { timeoutMs, allowPrivateHosts } = deps.config.backchannelLogout;
   const delivering = new AsyncLocalStorage<true>();
   const inFlight = new Set<Promise<unknown>>();
 
@@ -68,7 +68,7 @@ export function createBackchannelLogout(deps: {
         ...init,
         signal: AbortSignal.timeout(timeoutMs),
       };
-      if (allowPrivateNetworkUris) delete options.dispatcher;
+      if (allowPrivateHosts) delete options.dispatcher;
       return globalThis.fetch(input, options);
     },
     schedule(client, send) {
@@ -81,7 +81,7 @@ export function createBackchannelLogout(deps: {
       await Promise.all([...inFlight]);
     },
     uriProblem(uri) {
-      if (allowPrivateNetworkUris || typeof uri !== 'string') return undefined;
+      if (allowPrivateHosts || typeof uri !== 'string') return undefined;
       let host: string;
       try {
         host = unmapIPv4(

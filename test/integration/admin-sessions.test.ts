@@ -48,7 +48,7 @@ describe('gatehouse-admin sessions revoke', () => {
       JSON.stringify({
         clients: [TEST_CLIENTS.web, ...clients],
         users: [TEST_USERS.alice, { ...TEST_USERS.bob, password: BOB_SCRYPT }],
-        backchannelLogout: { enabled: true, timeoutMs: 2000, allowPrivateNetworkUris: true },
+        backchannelLogout: { enabled: true, timeoutMs: 2000, allowPrivateHosts: true },
       }),
     );
     env = { REDIS_URL: redis.url, CONFIG_FILE: configFile };

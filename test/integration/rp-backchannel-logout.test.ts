@@ -52,7 +52,7 @@ describe.each(['memory', 'redis'] as const)('Back-Channel Logout at /logout (%s 
       env: redis ? { REDIS_URL: redis.url } : {},
       overrides: {
         clients: [...Object.values(TEST_CLIENTS), ...Object.values(clients)],
-        backchannelLogout: { enabled: true, timeoutMs: 1500, allowPrivateNetworkUris: true },
+        backchannelLogout: { enabled: true, timeoutMs: 1500, allowPrivateHosts: true },
       },
     });
     const basic = (c: ReturnType<typeof rp>) =>

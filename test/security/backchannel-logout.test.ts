@@ -39,19 +39,19 @@ const rpWith = (id: string, backchannelLogoutUri: string, extra: Record<string, 
 });
 
 describe('backchannel_logout_uri on an internal address', () => {
-  it('refuses allowPrivateNetworkUris in production, with no opt-in (not even GATEHOUSE_ALLOW_INSECURE=all)', () => {
+  it('refuses allowPrivateHosts in production, with no opt-in (not even GATEHOUSE_ALLOW_INSECURE=all)', () => {
     let refused: unknown;
     try {
       loadConfig({
         env: PRODUCTION,
-        overrides: { backchannelLogout: { enabled: true, timeoutMs: 5000, allowPrivateNetworkUris: true } },
+        overrides: { backchannelLogout: { enabled: true, timeoutMs: 5000, allowPrivateHosts: true } },
       });
     } catch (err) {
       refused = err;
     }
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as Error).message).toContain(
-      'backchannelLogout.allowPrivateNetworkUris: NODE_ENV=production never delivers logout tokens to loopback or private addresses',
+      'backchannelLogout.allowPrivateHosts: NODE_ENV=production never delivers logout tokens to loopback or private addresses',
     );
   });
 
@@ -139,14 +139,14 @@ describe('a backchannel_logout_uri whose name resolves to an internal address (r
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function serve(allowPrivateNetworkUris: boolean): Promise<string> {
-    const file = join(dir, `config-${allowPrivateNetworkUris}.json`);
+  async function serve(allowPrivateHosts: boolean): Promise<string> {
+    const file = join(dir, `config-${allowPrivateHosts}.json`);
     writeFileSync(
       file,
       JSON.stringify({
         clients: [rpWith('resolver', receiver.url)],
         users: [TEST_USERS.alice],
-        backchannelLogout: { enabled: true, timeoutMs: 1000, allowPrivateNetworkUris },
+        backchannelLogout: { enabled: true, timeoutMs: 1000, allowPrivateHosts },
       }),
     );
     const child = spawn(process.execPath, [BIN, '--port', '0'], {
@@ -177,7 +177,7 @@ describe('a backchannel_logout_uri whose name resolves to an internal address (r
       .split('\n')
       .filter((line) => line.startsWith('gatehouse_backchannel_logout_total'));
 
-  it('is refused by default (failed, counted) and reached only with allowPrivateNetworkUris', async () => {
+  it('is refused by default (failed, counted) and reached only with allowPrivateHosts', async () => {
     // The premise: this machine's own name resolves to a loopback or private address.
     expect(isSpecialUseIP((await lookup(name)).address)).toBe(true);
 
@@ -224,7 +224,7 @@ describe.each(['memory', 'redis'] as const)('logout tokens and ending sessions (
       logger: pino({ level: 'warn' }, sink),
       overrides: {
         clients: [...Object.values(TEST_CLIENTS), ...Object.values(clients)],
-        backchannelLogout: { enabled: true, timeoutMs: 1000, allowPrivateNetworkUris: true },
+        backchannelLogout: { enabled: true, timeoutMs: 1000, allowPrivateHosts: true },
       },
     });
     const basic = (c: typeof clients.a) => discover(gh.issuer, c, client.ClientSecretBasic(c.client_secret));
