@@ -144,3 +144,52 @@ describe.each(['memory', 'redis'] as const)('Back-Channel Logout at /logout (%s 
     expect(receivers.b.tokens).toHaveLength(before);
   });
 });
+
+describe('Back-Channel Logout across two instances on one Redis', () => {
+  let redis: RedisServer;
+  let first: RunningGatehouse;
+  let second: RunningGatehouse;
+  let receivers: LogoutReceiver[];
+  let clients: ReturnType<typeof rp>[];
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    receivers = [await startLogoutReceiver(), await startLogoutReceiver()];
+    clients = [
+      rp('one', receivers[0]!, { backchannel_logout_session_required: true }),
+      rp('two', receivers[1]!),
+    ];
+    const overrides = {
+      clients: [...Object.values(TEST_CLIENTS), ...clients],
+      backchannelLogout: { enabled: true, timeoutMs: 2000, allowPrivateHosts: true },
+    };
+    first = await startTestGatehouse({ env: { REDIS_URL: redis.url }, overrides });
+    second = await startTestGatehouse({ env: { REDIS_URL: redis.url, ISSUER: first.issuer }, overrides });
+  });
+  afterAll(async () => {
+    await first?.stop();
+    await second?.stop();
+    await Promise.all((receivers ?? []).map((r) => r.close()));
+    await redis?.destroy();
+  });
+
+  it('a session signed in on one instance and ended on the other notifies both relying parties', async () => {
+    const [one, two] = await Promise.all(
+      clients.map((c) => discover(first.issuer, c, client.ClientSecretBasic(c.client_secret))),
+    );
+    const signed = await codeFlow(one!, clients[0]!.redirect_uris[0]!);
+    await codeFlow(two!, clients[1]!.redirect_uris[0]!, {}, { ua: signed.ua });
+    const logout = client.buildEndSessionUrl(one!, { id_token_hint: signed.tokens.id_token! });
+    const { res } = await signed.ua.follow(`${second.url}${logout.pathname}${logout.search}`);
+    expect(res.status).toBe(200);
+    for (const [i, receiver] of receivers.entries()) {
+      const { payload } = await verifyLogoutToken(
+        first.issuer,
+        await receiver.waitFor(1),
+        clients[i]!.client_id,
+      );
+      expect(payload.sub).toBe(TEST_USERS.alice.claims.sub);
+    }
+    expect(receivers[0]!.tokens).toHaveLength(1);
+    expect(receivers[1]!.tokens).toHaveLength(1);
+  });
+});
