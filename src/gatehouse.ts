@@ -15,6 +15,7 @@ import { createProviderRef, type ProviderRef } from './oidc/provider-ref.js';
 import { openStore } from './storage/open-store.js';
 import { claimStoreMode } from './storage/store-mode.js';
 import { createApp } from './app.js';
+import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
 
 export interface Gatehouse {
   config: Readonly<Config>;
@@ -28,6 +29,8 @@ export interface Gatehouse {
   refreshKeys(): Promise<boolean>;
   store: Awaited<ReturnType<typeof openStore>>;
   logger: Logger;
+  /** Logout token deliveries (close() waits for those under way). */
+  backchannelLogout: BackchannelLogout;
   close(): Promise<void>;
 }
 
@@ -52,7 +55,9 @@ export async function createGatehouse(
     const testAccounts = config.mode === 'test' ? createTestAccountStore(configured, store) : undefined;
     const accounts = testAccounts ?? configured;
     const rateLimits = createRateLimits({ store, config, metrics });
+    const backchannelLogout = createBackchannelLogout({ config, logger: log, metrics });
     const providers = await createProviderRef({
+      backchannelLogout,
       config,
       store,
       views,
@@ -99,8 +104,10 @@ export async function createGatehouse(
       refreshKeys: providers.refresh,
       store,
       logger: log,
+      backchannelLogout,
       close: async () => {
         providers.stop();
+        await backchannelLogout.drain();
         await store.close();
       },
     };

@@ -15,6 +15,7 @@ import {
   listInitialAccessTokens,
   revokeInitialAccessToken,
 } from '../oidc/initial-access-tokens.js';
+import { revokeSessions } from './revoke-sessions.js';
 
 const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehouse-admin <command>)
 
@@ -30,6 +31,7 @@ const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehou
   registration-tokens create [--label TEXT] [--trusted]   (prints the token once)
   registration-tokens list
   registration-tokens revoke ID
+  sessions revoke USERNAME [--all-grants]   (signs the user out everywhere; logout tokens sent)
   config check [FILE]
 
 Works on the store the server uses (REDIS_URL, CONFIG_FILE and the other variables as for the server).`;
@@ -51,6 +53,7 @@ async function run(): Promise<number> {
       sub: { type: 'string' },
       label: { type: 'string' },
       trusted: { type: 'boolean' },
+      'all-grants': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -74,8 +77,14 @@ async function run(): Promise<number> {
     );
   }
   const config = loadConfig({ env: process.env });
-  if (config.production && !config.redisConnection) {
+  // Sessions exist only in the server's store: an in-memory one is out of this process's reach.
+  if ((config.production || area === 'sessions') && !config.redisConnection) {
     return print('gatehouse-admin: set REDIS_URL: the in-memory store lives only inside the server', 1);
+  }
+  if (area === 'sessions' && command === 'revoke') {
+    if (!arg) return print('gatehouse-admin: sessions revoke USERNAME', 2);
+    const outcome = await revokeSessions(config, arg, { allGrants: values['all-grants'] === true });
+    return print(outcome.text, outcome.code);
   }
   const store = await openStore(config, pino({ level: 'warn' }, pino.destination(2)));
   try {

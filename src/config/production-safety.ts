@@ -46,6 +46,12 @@ export function checkProductionSafety(config: Config): string[] {
       );
     }
   });
+  // Deliberately no opt-in: logout tokens POSTed into the private network are an SSRF door.
+  if (config.backchannelLogout.allowPrivateHosts) {
+    problems.push(
+      'backchannelLogout.allowPrivateHosts: NODE_ENV=production never delivers logout tokens to loopback or private addresses (set it false)',
+    );
+  }
   if (new URL(config.issuer).protocol !== 'https:' && !allowed('http-issuer')) {
     problems.push(
       'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',

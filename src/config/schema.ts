@@ -29,6 +29,10 @@ export const clientSchema = z
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
     jwks_uri: absoluteUrl.optional(),
     id_token_signed_response_alg: z.enum(['RS256', 'ES256']).optional(),
+    /** OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed. */
+    backchannel_logout_uri: absoluteUrl.optional(),
+    /** Back-Channel Logout 1.0 §2.2: logout tokens carry `sid` (and ID tokens too). */
+    backchannel_logout_session_required: z.boolean().optional(),
     /** May introspect tokens issued to other clients (RFC 7662 §2.1's protected resource). */
     gatehouse_resource_server: z.boolean().optional(),
     /** Clients whose access and ID tokens this client may present as a token-exchange subject_token. */
@@ -146,6 +150,14 @@ export const fileConfigSchema = z.strictObject({
   }),
   /** `"when-needed"`: no "Sign out?" page when a valid `id_token_hint` names the current session. */
   logout: z.strictObject({ confirm: z.enum(['when-needed', 'always']) }),
+  /** OpenID Connect Back-Channel Logout 1.0 (see src/oidc/backchannel-logout.ts). */
+  backchannelLogout: z.strictObject({
+    enabled: z.boolean(),
+    /** How long one logout token delivery may take before it counts as failed. */
+    timeoutMs: z.number().int().min(100).max(60000),
+    /** Deliver to loopback and private addresses too: for development and tests, refused in production. */
+    allowPrivateHosts: z.boolean(),
+  }),
   acrValues: z.array(z.string()),
   /**
    * DPoP (RFC 9449) server nonces (§8): `"off"`, `"offered"` (a DPoP-Nonce with every DPoP

@@ -54,6 +54,12 @@ export function createMetrics() {
       labelNames: ['reason'],
       registers,
     }),
+    backchannelLogouts: new Counter({
+      name: 'gatehouse_backchannel_logout_total',
+      help: 'Back-channel logout token deliveries by result (delivered, failed, timeout)',
+      labelNames: ['result'],
+      registers,
+    }),
     storeOperations: new Histogram({
       name: 'gatehouse_store_operation_duration_seconds',
       help: 'Store operation latency',

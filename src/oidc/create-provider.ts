@@ -19,7 +19,9 @@ import {
   refuseReplayedRequestObjects,
   refuseUnregisteredResponseTypes,
   spendPushedRequestsOnce,
+  sendBackchannelLogoutsInBackground,
 } from './internals.js';
+import { createBackchannelLogout, type BackchannelLogout } from './backchannel-logout.js';
 import { observeProvider } from './observe-provider.js';
 import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
@@ -40,20 +42,24 @@ export interface ProviderDeps {
   logger: Logger;
   rateLimits: RateLimits;
   metrics?: Metrics;
+  /** Shared by the providers a ProviderRef swaps in, so deliveries can be awaited at shutdown. */
+  backchannelLogout?: BackchannelLogout;
 }
 
 /** Creates the configured oidc-provider instance with Gatehouse's middleware and event wiring. */
 export function createProvider(deps: ProviderDeps) {
   const deviceFlow = createDeviceFlow(deps);
+  const backchannelLogout = deps.backchannelLogout ?? createBackchannelLogout(deps);
   const provider = new Provider(
     deps.config.issuer,
-    buildProviderConfiguration({ ...deps, devicePages: deviceFlow.pages }),
+    buildProviderConfiguration({ ...deps, backchannelLogout, devicePages: deviceFlow.pages }),
   );
   // Host and protocol are pinned to the issuer's by the host app (http/pin-issuer.ts).
   provider.proxy = true;
   addAtHashAtTokenEndpoint(provider.IdToken);
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
+  sendBackchannelLogoutsInBackground(provider.Client, backchannelLogout.schedule);
   makeReplayDetectionAtomic(provider.ReplayDetection, deps.store);
   refuseReplayedRequestObjects(provider);
   spendPushedRequestsOnce(provider.PushedAuthorizationRequest);

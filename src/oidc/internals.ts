@@ -327,3 +327,45 @@ export function providerRouteMethods(provider: Provider, path: string): string[]
   }
   return methods;
 }
+
+export { isSpecialUseIP } from 'oidc-provider/lib/helpers/fetch_request.js';
+
+type LogoutTokenSender = (sub: string, sid: string | undefined) => Promise<void>;
+const SEND_NOW = Symbol('gatehouse.backchannelLogoutNow');
+type BackchannelClient = { clientId: string; backchannelLogoutUri?: string } & {
+  [SEND_NOW]?: LogoutTokenSender;
+};
+
+/**
+ * Makes the logout page independent of logout token deliveries. oidc-provider's `endSession`
+ * (lib/actions/end_session.js) awaits `client.backchannelLogout(sub, sid)` for every client of
+ * the session before answering, so one slow relying party would hold the browser. This replaces
+ * that method with one that hands the delivery to `schedule` and resolves at once; the library's
+ * own method (which builds and signs the logout token and POSTs it) stays reachable through
+ * `sendLogoutTokenNow`. oidc-provider's `backchannel.success` event then means "scheduled".
+ *
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest
+ */
+export function sendBackchannelLogoutsInBackground(
+  Client: { prototype: unknown },
+  schedule: (client: BackchannelClient, send: () => Promise<void>) => void,
+): void {
+  const proto = Client.prototype as BackchannelClient & { backchannelLogout: LogoutTokenSender };
+  const original = proto.backchannelLogout;
+  proto[SEND_NOW] = original;
+  proto.backchannelLogout = function backchannelLogout(this: BackchannelClient, sub, sid) {
+    schedule(this, () => original.call(this, sub, sid));
+    return Promise.resolve();
+  };
+}
+
+/**
+ * Builds, signs and POSTs one logout token to `client`'s `backchannel_logout_uri` now, with
+ * oidc-provider's own Client#backchannelLogout (its `sid` only when the client registered
+ * `backchannel_logout_session_required`, as the library decides).
+ */
+export function sendLogoutTokenNow(client: unknown, sub: string, sid: string | undefined): Promise<void> {
+  const send = (client as BackchannelClient)[SEND_NOW];
+  if (!send) throw new Error('sendBackchannelLogoutsInBackground was not applied to this provider');
+  return send.call(client, sub, sid);
+}

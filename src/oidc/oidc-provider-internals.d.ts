@@ -5,3 +5,8 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
     router?: { match(method: string, path: string): unknown };
   };
 }
+
+declare module 'oidc-provider/lib/helpers/fetch_request.js' {
+  /** Whether an IP address is loopback, private, link-local or otherwise not globally routable. */
+  export function isSpecialUseIP(address: string): boolean;
+}

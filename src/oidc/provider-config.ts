@@ -29,6 +29,7 @@ import {
   buildRequestObjectFeatures,
   REQUEST_OBJECT_SIGNING_ALGS,
 } from './pushed-requests.js';
+import type { BackchannelLogout } from './backchannel-logout.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -39,6 +40,7 @@ export interface ProviderConfigDeps {
   /** The shared secret DPoP nonces derive from; present when `dpop.nonces` is not "off". */
   dpopNonceSecret?: Buffer;
   devicePages: NonNullable<NonNullable<Configuration['features']>['deviceFlow']> & object;
+  backchannelLogout: BackchannelLogout;
 }
 
 /** The provider's scopes: configured ones plus the resource servers' (so client metadata may name them). */
@@ -155,8 +157,16 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         // Self-registration rules first: they may set Gatehouse's markers (registration-policy.ts).
         if (key === REGISTERED_CLIENT_METADATA) applyRegistrationPolicy(ctx, record);
         validateClientMetadata(key, record[key], record);
+        // The validator runs for each of our own members, present or not, whenever a client is
+        // loaded or registered: the first call is the one place to check a standard member too.
+        if (key === GATEHOUSE_CLIENT_METADATA[0]) {
+          const problem = deps.backchannelLogout.uriProblem(record.backchannel_logout_uri);
+          if (problem) throw new errors.InvalidClientMetadata(problem);
+        }
       },
     },
+    // Outgoing requests (logout tokens, client jwks_uri): see backchannel-logout.ts.
+    fetch: deps.backchannelLogout.fetch,
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
     ttl: {
@@ -231,6 +241,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       claimsParameter: { enabled: true },
       // Dynamic client registration (RFC 7591/7592), off unless registration.enabled.
       ...registrationFeatures(config),
+      // Back-Channel Logout 1.0: logout tokens to the session's clients when it ends, delivered in
+      // the background (internals.ts sendBackchannelLogoutsInBackground, backchannel-logout.ts).
+      backchannelLogout: { enabled: config.backchannelLogout.enabled },
       // DPoP (RFC 9449): see dpop.ts (binding, replay, nonces).
       dPoP: buildDPoPFeature(config, deps.dpopNonceSecret),
       deviceFlow: {

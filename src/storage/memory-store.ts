@@ -1,6 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
+import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type Store } from './store.js';
 
 /**
  * The embedded in-memory store, for development and as a test IdP. Single process only;
@@ -11,6 +11,7 @@ import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
  *   `uid:<uid>`               Session id by its uid
  *   `userCode:<userCode>`     DeviceCode id by its user code
  *   `grant:<grantId>`         the set of `<Model>:<id>` keys belonging to a grant
+ *   `accountSessions:<accountId>`  Session ids by account, each with its expiry (Store.sessionsOf)
  *   `rec:<key>`               Gatehouse's own records (keys, device polling, counters)
  */
 export function createMemoryStore(): Store & { clear(): void } {
@@ -43,6 +44,27 @@ export function createMemoryStore(): Store & { clear(): void } {
     data.delete(`grant:${grantId}`);
   }
 
+  type SessionIndex = { ids: Map<string, number>; complete: boolean };
+
+  /** Adds a session to its account's index: expired ids dropped, at most the last-expiring N kept. */
+  function indexSession(accountId: string, id: string, expiresAt: number) {
+    const key = `accountSessions:${accountId}`;
+    const index = get<SessionIndex>(key) ?? { ids: new Map<string, number>(), complete: true };
+    const now = Date.now();
+    for (const [sid, until] of index.ids) if (until <= now) index.ids.delete(sid);
+    index.ids.set(id, expiresAt);
+    if (index.ids.size > SESSIONS_INDEXED_PER_ACCOUNT) {
+      const [earliest] = [...index.ids].sort((a, b) => a[1] - b[1])[0]!;
+      index.ids.delete(earliest);
+      index.complete = false;
+    }
+    data.set(key, { value: index, expiresAt: Math.max(expiryOf(key), expiresAt) });
+  }
+
+  function unindexSession(accountId: string, id: string) {
+    get<SessionIndex>(`accountSessions:${accountId}`)?.ids.delete(id);
+  }
+
   function adapter(model: string): Adapter {
     const keyFor = (id: string) => `${model}:${id}`;
     return {
@@ -56,6 +78,9 @@ export function createMemoryStore(): Store & { clear(): void } {
         set(key, record, ttl);
         if (payload.uid) set(`uid:${payload.uid}`, id, ttl);
         if (payload.userCode) set(`userCode:${payload.userCode}`, id, ttl);
+        if (model === 'Session' && typeof payload.accountId === 'string') {
+          indexSession(payload.accountId, id, ttl ? Date.now() + ttl * 1000 : Infinity);
+        }
         if (GRANTABLE_MODELS.has(model) && payload.grantId) {
           const grantKey = `grant:${payload.grantId}`;
           const members = get<Set<string>>(grantKey) ?? new Set<string>();
@@ -96,6 +121,8 @@ export function createMemoryStore(): Store & { clear(): void } {
         if (record?.userCode && get(`userCode:${record.userCode}`) === id) {
           data.delete(`userCode:${record.userCode}`);
         }
+        if (model === 'Session' && typeof record?.accountId === 'string')
+          unindexSession(record.accountId, id);
       },
       async revokeByGrantId(grantId: string) {
         revokeGrant(grantId);
@@ -130,6 +157,12 @@ export function createMemoryStore(): Store & { clear(): void } {
       return { tooSoon, interval };
     },
     createRateLimiter: (options) => new RateLimiterMemory(options),
+    async sessionsOf(accountId) {
+      const index = get<SessionIndex>(`accountSessions:${accountId}`);
+      const now = Date.now();
+      const ids = index ? [...index.ids].filter(([, until]) => until > now).map(([id]) => id) : [];
+      return { ids, complete: index?.complete ?? true };
+    },
     async listKeys(prefix) {
       return [...data.keys()].filter((key) => key.startsWith(prefix) && get(key) !== undefined);
     },

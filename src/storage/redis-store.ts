@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import type { RedisSettings } from '../config/redis-url.js';
-import { GRANTABLE_MODELS, retentionSeconds, type Store } from './store.js';
+import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type Store } from './store.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 import { connectRedis, waitUntilReady, type RedisClient } from './redis-connect.js';
 import { createReplicaAcks } from './replica-acks.js';
@@ -19,6 +19,9 @@ import { createReplicaAcks } from './replica-acks.js';
  *   `uid:<uid>`             string: Session id by uid, same TTL as the session
  *   `userCode:<userCode>`   string: DeviceCode id by user code, same TTL as the device code
  *   `grant:<grantId>`       set of `<Model>:<id>` keys of a grant; TTL = the longest member's
+ *   `accountSessions:<accountId>`  sorted set of Session ids scored by expiry (ms), at most
+ *                           SESSIONS_INDEXED_PER_ACCOUNT of them plus the member `~incomplete`
+ *                           once one was dropped; TTL = the longest session's (Store.sessionsOf)
  *   `rec:<key>`             Gatehouse's own records (signing keys, device polling, counters), JSON;
  *                           `rec:mode` names the mode whose state this is (see store-mode.ts)
  *
@@ -95,7 +98,16 @@ export async function createRedisStore(
           redis.call('SET', KEYS[1], cjson.encode({ interval = interval, lastPollAt = now }), 'EX', ARGV[4])
           return { tooSoon, interval }`,
   });
+  client.defineCommand('ghIndexSession', { numberOfKeys: 1, lua: INDEX_SESSION_LUA });
   type Scripts = {
+    ghIndexSession(
+      key: string,
+      id: string,
+      expiresAt: string,
+      now: number,
+      max: number,
+      ttl: number,
+    ): Promise<number>;
     ghConsume(key: string, now: number): Promise<number>;
     ghUpsert(key: string, payload: string, ttl: number): Promise<number>;
     ghAddToGrant(key: string, member: string, ttl: number): Promise<number>;
@@ -153,6 +165,19 @@ export async function createRedisStore(
             writes.push(ttl > 0 ? client.set(k(key), id, 'EX', ttl) : client.set(k(key), id));
           if (payload.uid) index(`uid:${payload.uid}`);
           if (payload.userCode) index(`userCode:${payload.userCode}`);
+          if (model === 'Session' && typeof payload.accountId === 'string') {
+            const now = Date.now();
+            writes.push(
+              scripts.ghIndexSession(
+                k(`accountSessions:${payload.accountId}`),
+                id,
+                ttl > 0 ? String(now + ttl * 1000) : '+inf',
+                now,
+                SESSIONS_INDEXED_PER_ACCOUNT,
+                ttl,
+              ),
+            );
+          }
           if (GRANTABLE_MODELS.has(model) && payload.grantId) {
             writes.push(scripts.ghAddToGrant(k(`grant:${payload.grantId}`), keyFor(id), ttl));
           }
@@ -188,6 +213,9 @@ export async function createRedisStore(
           const deletes = [model === 'Interaction' ? client.del(k(keyFor(id))) : spend.del(k(keyFor(id)))];
           if (record?.uid) deletes.push(deleteIfPointsTo(`uid:${record.uid}`, id));
           if (record?.userCode) deletes.push(deleteIfPointsTo(`userCode:${record.userCode}`, id));
+          if (model === 'Session' && typeof record?.accountId === 'string') {
+            deletes.push(client.zrem(k(`accountSessions:${record.accountId}`), id));
+          }
           await Promise.all(deletes);
         }),
       revokeByGrantId: (grantId) => run(() => revokeGrant(grantId)),
@@ -260,6 +288,15 @@ export async function createRedisStore(
           options.points,
         ),
       ),
+    sessionsOf: (accountId) =>
+      run(async () => {
+        const members = await client.zrangebyscore(
+          k(`accountSessions:${accountId}`),
+          `(${Date.now()}`,
+          '+inf',
+        );
+        return { ids: members.filter((m) => m !== INCOMPLETE), complete: !members.includes(INCOMPLETE) };
+      }),
     listKeys: (start) => run(() => scanKeys(start)),
     deleteWhere: (match) =>
       run(async () => {
@@ -278,6 +315,29 @@ export async function createRedisStore(
     },
   };
 }
+
+/** The member marking a per-account session index that dropped an id (session ids never contain `~`). */
+const INCOMPLETE = '~incomplete';
+
+/**
+ * Adds a session id to its account's index (KEYS[1]); ARGV: id, expiry (ms or +inf), now (ms),
+ * how many ids to keep, TTL (s, 0: none). Expired ids go first; past the limit the ids expiring
+ * soonest go and the index is marked incomplete. The key's TTL only grows (-2: the key is new).
+ */
+const INDEX_SESSION_LUA = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+  local current = redis.call('TTL', KEYS[1])
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  local limit = tonumber(ARGV[4])
+  if redis.call('ZSCORE', KEYS[1], '${INCOMPLETE}') then limit = limit + 1 end
+  local over = redis.call('ZCARD', KEYS[1]) - limit
+  if over > 0 then
+    redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+    redis.call('ZADD', KEYS[1], '+inf', '${INCOMPLETE}')
+  end
+  local ttl = tonumber(ARGV[5])
+  if ttl <= 0 then redis.call('PERSIST', KEYS[1])
+  elseif current == -2 or (current ~= -1 and current < ttl) then redis.call('EXPIRE', KEYS[1], ttl) end
+  return 1`;
 
 /** Marks a code or token consumed once: 0 absent (revoked), 1 consumed now, 2 consumed before. */
 const CONSUME_LUA = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

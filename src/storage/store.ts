@@ -47,6 +47,13 @@ export interface Store {
    * which `match` is true. For the test API's reset and revoke-all; not for production paths.
    */
   deleteWhere(match: (key: string) => boolean): Promise<number>;
+  /**
+   * The ids of the live sessions signed in as `accountId` (kept from the Session adapter's
+   * upserts and destroys; for ending one user's sessions). The index holds at most
+   * SESSIONS_INDEXED_PER_ACCOUNT ids, those expiring last: `complete` is false once one was
+   * dropped, and a caller that must find them all then scans `Session:` keys instead.
+   */
+  sessionsOf(accountId: string): Promise<{ ids: string[]; complete: boolean }>;
   /** Keys (relative to the prefix) that start with `prefix`; for admin listings, not hot paths. */
   listKeys(prefix: string): Promise<string[]>;
   /** Resolves when the store can serve; rejects when it cannot. */
@@ -62,6 +69,9 @@ export interface RateLimiterOptions {
   /** Seconds a key stays blocked once over the limit (default: until the window ends). */
   blockDuration?: number;
 }
+
+/** How many session ids the per-account index keeps (see Store.sessionsOf). */
+export const SESSIONS_INDEXED_PER_ACCOUNT = 100;
 
 /** Models whose records belong to a grant and are removed by revokeByGrantId. */
 export const GRANTABLE_MODELS = new Set([

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createRedisStore } from '../../src/storage/redis-store.js';
@@ -42,5 +43,26 @@ describe('createRedisStore start-up checks', () => {
       error: 'temporarily_unavailable',
     });
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('the per-account session index on Redis', () => {
+  it('expires with the longest-lived session it holds, and never outlives it', async () => {
+    const config = loadConfig({ env: { REDIS_URL: redis.url, NODE_ENV: 'test' } });
+    const store = await createRedisStore(config, config.redisConnection!, pino({ level: 'silent' }));
+    const client = new Redis(redis.url);
+    try {
+      const key = `${config.redis.keyPrefix}accountSessions:ttl-account`;
+      await store.adapter('Session').upsert('s-short', { accountId: 'ttl-account' }, 60);
+      expect(await client.ttl(key)).toBeGreaterThan(50);
+      expect(await client.ttl(key)).toBeLessThanOrEqual(60);
+      await store.adapter('Session').upsert('s-long', { accountId: 'ttl-account' }, 600);
+      expect(await client.ttl(key)).toBeGreaterThan(590);
+      await store.adapter('Session').upsert('s-short', { accountId: 'ttl-account' }, 60);
+      expect(await client.ttl(key)).toBeGreaterThan(590);
+    } finally {
+      client.disconnect();
+      await store.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { errors } from 'oidc-provider';
-import type { Store } from '../../src/storage/store.js';
+import { SESSIONS_INDEXED_PER_ACCOUNT, type Store } from '../../src/storage/store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +85,36 @@ export function describeStoreContract(
         await a.destroy(key);
         expect(await a.find(key)).toBeUndefined();
         expect(await a.findByUid(`uid-${key}`)).toBeUndefined();
+      });
+
+      it("indexes sessions by account: live ones found, destroyed and expired ones not, others' never", async () => {
+        const [account, other] = [id(), id()];
+        const sessions = store.adapter('Session');
+        const [kept, destroyed, expiring, theirs] = [id(), id(), id(), id()];
+        await sessions.upsert(kept, { uid: kept, accountId: account }, 60);
+        await sessions.upsert(destroyed, { uid: destroyed, accountId: account }, 60);
+        await sessions.upsert(expiring, { uid: expiring, accountId: account }, 1);
+        await sessions.upsert(theirs, { uid: theirs, accountId: other }, 60);
+        await sessions.upsert(id(), { uid: 'anonymous' }, 60);
+        await sessions.destroy(destroyed);
+        await sleep(1200);
+        expect(await store.sessionsOf(account)).toEqual({ ids: [kept], complete: true });
+        expect(await store.sessionsOf(other)).toEqual({ ids: [theirs], complete: true });
+        expect(await store.sessionsOf('nobody')).toEqual({ ids: [], complete: true });
+      });
+
+      it(`keeps at most ${SESSIONS_INDEXED_PER_ACCOUNT} sessions per account, the last to expire, and says it dropped some`, async () => {
+        const account = id();
+        const sessions = store.adapter('Session');
+        const ids = Array.from({ length: SESSIONS_INDEXED_PER_ACCOUNT + 2 }, () => id());
+        // The first two expire soonest: they are the ones dropped.
+        for (const [i, key] of ids.entries())
+          await sessions.upsert(key, { accountId: account }, 600 + i * 10);
+        const indexed = await store.sessionsOf(account);
+        expect(indexed.complete).toBe(false);
+        expect(indexed.ids.sort()).toEqual(ids.slice(2).sort());
+        await sessions.upsert(id(), { accountId: account }, 6000);
+        expect((await store.sessionsOf(account)).ids).toHaveLength(SESSIONS_INDEXED_PER_ACCOUNT);
       });
 
       it('marks a record consumed', async () => {

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { startGatehouse, type RunningGatehouse } from '../../src/gatehouse.js';
 
 /** Clients every integration test can rely on. Secrets are test values only. */
@@ -102,6 +103,8 @@ export const GENEROUS_RATE_LIMITS = {
 export interface StartOptions {
   overrides?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** A logger to read what Gatehouse logs (default: its own, at TEST_LOG_LEVEL or silent). */
+  logger?: Logger;
 }
 
 /**
@@ -112,6 +115,7 @@ export async function startTestGatehouse(options: StartOptions = {}): Promise<Ru
   return startGatehouse({
     port: 0,
     host: '127.0.0.1',
+    logger: options.logger,
     env: { NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env },
     overrides: {
       clients: Object.values(TEST_CLIENTS),
