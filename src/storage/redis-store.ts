@@ -73,11 +73,14 @@ export async function createRedisStore(
   });
   client.defineCommand('ghAddToGrant', {
     numberOfKeys: 1,
-    lua: `redis.call('SADD', KEYS[1], ARGV[1])
+    // A set created here has no expiry yet (TTL -1, like one persisted for a member without a
+    // TTL): only a set that existed before keeps -1, or it would never expire.
+    lua: `local existed = redis.call('EXISTS', KEYS[1])
+          redis.call('SADD', KEYS[1], ARGV[1])
           local ttl = tonumber(ARGV[2])
           local current = redis.call('TTL', KEYS[1])
           if ttl <= 0 then redis.call('PERSIST', KEYS[1])
-          elseif current ~= -1 and current < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+          elseif existed == 0 or (current ~= -1 and current < ttl) then redis.call('EXPIRE', KEYS[1], ttl) end
           return 1`,
   });
   client.defineCommand('ghPoll', {

@@ -66,3 +66,26 @@ describe('the per-account session index on Redis', () => {
     }
   });
 });
+
+describe('the grant index on Redis', () => {
+  it('expires a new grant set with its longest-lived member, and keeps one without expiry persistent', async () => {
+    const config = loadConfig({ env: { REDIS_URL: redis.url, NODE_ENV: 'test' } });
+    const store = await createRedisStore(config, config.redisConnection!, pino({ level: 'silent' }));
+    const client = new Redis(redis.url);
+    try {
+      const key = `${config.redis.keyPrefix}grant:ttl-grant`;
+      await store.adapter('AccessToken').upsert('at-1', { grantId: 'ttl-grant' }, 60);
+      expect(await client.ttl(key)).toBeGreaterThan(50);
+      expect(await client.ttl(key)).toBeLessThanOrEqual(60);
+      await store.adapter('RefreshToken').upsert('rt-1', { grantId: 'ttl-grant' }, 600);
+      expect(await client.ttl(key)).toBeGreaterThan(590);
+      await store.adapter('AccessToken').upsert('at-2', { grantId: 'ttl-grant' }, 30);
+      expect(await client.ttl(key)).toBeGreaterThan(590);
+      await store.adapter('AccessToken').upsert('at-forever', { grantId: 'ttl-grant-forever' }, 0);
+      expect(await client.ttl(`${config.redis.keyPrefix}grant:ttl-grant-forever`)).toBe(-1);
+    } finally {
+      client.disconnect();
+      await store.close();
+    }
+  });
+});
