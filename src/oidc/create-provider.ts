@@ -23,6 +23,8 @@ import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
 import { enforceRegisteredAuthMethod } from './client-auth-method.js';
 import { keepUsedAwsRegistrations } from './aws-registrations.js';
+import { describeGrantErrorsForAws } from './grant-error-details.js';
+import { guardRedeemedDeviceCodes } from './device-code-retry.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
 
@@ -60,6 +62,8 @@ export function createProvider(deps: ProviderDeps) {
   provider.use(clientAuthLimits.recordFailures);
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
   provider.use(conformErrors);
+  provider.use(describeGrantErrorsForAws(provider));
+  guardRedeemedDeviceCodes(provider, deps.config.aws.redeemedRetryGraceSeconds);
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);
 

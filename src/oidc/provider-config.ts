@@ -15,6 +15,7 @@ import {
 import { toProviderClient } from './clients.js';
 import { isAwsClient } from './aws-clients.js';
 import { willIssueRefreshToken } from './refresh-token-policy.js';
+import { accessTokenLifetime } from './aws-token-lifetime.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 
 export interface ProviderConfigDeps {
@@ -113,7 +114,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
       required: (_ctx, client) =>
         config.pkce.requiredForAllClients || client.clientAuthMethod === 'none' || isAwsClient(client),
     },
-    // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
+    // Refresh tokens only for offline_access (AWS clients: registered scopes), rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
@@ -123,7 +124,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     rotateRefreshToken: true,
     conformIdTokenClaims: true,
     ttl: {
-      AccessToken: config.ttl.accessToken,
+      AccessToken: accessTokenLifetime(config), // ttl.accessToken, or AWS's for the AWS API
       AuthorizationCode: config.ttl.authorizationCode,
       ClientCredentials: config.ttl.clientCredentials,
       DeviceCode: config.ttl.deviceCode,
