@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import {
   SSOOIDCClient,
   RegisterClientCommand,
@@ -13,46 +10,11 @@ import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { approveDevice } from '../support/flows.js';
+import { loginWithCliLoop } from '../support/botocore-login.js';
 
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
 const START_URL = 'https://d-0000000000.awsapps.com/start';
-const LOGIN_SCRIPT = fileURLToPath(new URL('../support/botocore_sso_login.py', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface LoginReport {
-  token?: Record<string, unknown>;
-  failed?: string;
-  polls: { at: number; outcome: string; requestId: string | null }[];
-}
-
-/**
- * Runs the AWS CLI v2's own login loop (botocore's SSOTokenFetcher from Debian's awscli), approving
- * on the pages when it asks for the user, and returns what it reported.
- */
-function loginWithCliLoop(endpoint: string, issuer: string, scopes: string[] | null): Promise<LoginReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [LOGIN_SCRIPT, endpoint, JSON.stringify(scopes)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    let report: LoginReport | undefined;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const message = JSON.parse(line) as { pending?: string } & LoginReport;
-      if (message.pending) {
-        approveDevice(issuer, message.pending).catch(reject);
-      } else {
-        report = message;
-      }
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      if (report) resolve(report);
-      else reject(new Error(`the login loop ended without a report: ${stderr}`));
-    });
-  });
-}
 
 describe.each(['memory', 'redis'])('device polling on the AWS API as AWS does it (%s store)', (kind) => {
   let redis: RedisServer | undefined;
@@ -111,7 +73,7 @@ describe.each(['memory', 'redis'])('device polling on the AWS API as AWS does it
     const { poll } = await startDevice();
     const outcomes: string[] = [];
     for (let i = 0; i < 5; i += 1) {
-      outcomes.push(await poll().catch((err: Error) => err.name));
+      outcomes.push(await poll().then(() => 'ok', (err: Error) => err.name));
     }
     expect(outcomes.slice(0, 2)).toEqual(['AuthorizationPendingException', 'AuthorizationPendingException']);
     expect(outcomes.slice(2)).toEqual(['SlowDownException', 'SlowDownException', 'SlowDownException']);
