@@ -7,7 +7,6 @@ import {
   InvalidClientException,
   InvalidGrantException,
   InvalidRequestException,
-  SlowDownException,
 } from '@aws-sdk/client-sso-oidc';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { GENEROUS_RATE_LIMITS, startTestGatehouse, TEST_USERS } from '../support/gatehouse.js';

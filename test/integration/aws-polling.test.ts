@@ -73,7 +73,12 @@ describe.each(['memory', 'redis'])('device polling on the AWS API as AWS does it
     const { poll } = await startDevice();
     const outcomes: string[] = [];
     for (let i = 0; i < 5; i += 1) {
-      outcomes.push(await poll().then(() => 'ok', (err: Error) => err.name));
+      outcomes.push(
+        await poll().then(
+          () => 'ok',
+          (err: Error) => err.name,
+        ),
+      );
     }
     expect(outcomes.slice(0, 2)).toEqual(['AuthorizationPendingException', 'AuthorizationPendingException']);
     expect(outcomes.slice(2)).toEqual(['SlowDownException', 'SlowDownException', 'SlowDownException']);
