@@ -18,7 +18,7 @@ const DESCRIPTIONS: Record<string, Record<string, string>> = {
       'device code already redeemed: a device code is single-use, so the tokens issued for it have been revoked',
     'grant request is invalid': 'device code revoked',
     [REDEEMED_RETRY_DETAIL]:
-      'device code already redeemed moments ago: the tokens issued for it remain valid (a retry of a lost response)',
+      'device code already redeemed moments ago: a retry this soon by the same client does not revoke what was issued for it',
     'grant not found': 'the authorization for this device code was revoked or has expired',
     'grant is expired': 'the authorization for this device code was revoked or has expired',
   },
