@@ -134,6 +134,26 @@ describe.each(['memory', 'redis'])('a redeemed device code presented again (%s s
     expect(await isActive(client, tokens)).toBe(false);
   }, 20_000);
 
+  it('another client presenting it at the standard /token revokes the tokens too', async () => {
+    const { client, deviceCode, tokens } = await redeemed();
+    const attacker = await register();
+    const res = await fetch(`${gh.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: DEVICE,
+        device_code: deviceCode,
+        client_id: attacker.clientId!,
+        client_secret: attacker.clientSecret!,
+      }),
+    });
+    expect(await res.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+    });
+    expect(await isActive(client, tokens)).toBe(false);
+  }, 20_000);
+
   it('a caller without the client secret is refused at client authentication and changes nothing', async () => {
     const { client, deviceCode, tokens } = await redeemed();
     const err = await poll(sso, { clientId: client.clientId, clientSecret: 'guessed' }, deviceCode).catch(
