@@ -180,3 +180,43 @@ describe.each(['memory', 'redis'])('a redeemed device code presented again (%s s
     expect(await isActive(client, tokens)).toBe(false);
   }, 20_000);
 });
+
+describe('aws.redeemedRetryGraceSeconds: 0', () => {
+  let gh: RunningGatehouse;
+  let sso: SSOOIDCClient;
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ overrides: { aws: { redeemedRetryGraceSeconds: 0 } } });
+    sso = new SSOOIDCClient({ region: 'us-east-1', endpoint: `${gh.issuer}/aws/oidc` });
+  });
+  afterAll(async () => {
+    sso?.destroy();
+    await gh?.stop();
+  });
+
+  it('revokes on an immediate retry by the same client', async () => {
+    const client = await sso.send(
+      new RegisterClientCommand({ clientName: 'cli', clientType: 'public', scopes: ['sso:account:access'] }),
+    );
+    const auth = await sso.send(
+      new StartDeviceAuthorizationCommand({
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        startUrl: START_URL,
+      }),
+    );
+    await approveDevice(gh.issuer, auth.verificationUriComplete!);
+    const poll = () =>
+      sso.send(
+        new CreateTokenCommand({
+          clientId: client.clientId,
+          clientSecret: client.clientSecret,
+          grantType: DEVICE,
+          deviceCode: auth.deviceCode,
+        }),
+      );
+    await poll();
+    const err = await poll().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidGrantException);
+    expect((err as InvalidGrantException).error_description).toMatch(/have been revoked/);
+  });
+});
