@@ -35,7 +35,7 @@ describe.each(['memory', 'redis'])('a redeemed device code presented again (%s s
   beforeAll(async () => {
     if (kind === 'redis') redis = await startRedisServer();
     const options = {
-      env: kind === 'redis' ? { REDIS_URL: redis!.url } : {},
+      env: (kind === 'redis' ? { REDIS_URL: redis!.url } : {}) as Record<string, string>,
       overrides: { deviceFlow: FAST_DEVICE_FLOW, aws: { redeemedRetryGraceSeconds: GRACE } },
     };
     gh = await startTestGatehouse(options);
