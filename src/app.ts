@@ -30,6 +30,7 @@ import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
 import { createAuthorizeCompat } from './aws/authorize-compat.js';
 import { AWS_PORTAL_BASE_PATH, createAwsPortal } from './aws/portal.js';
 import { sendPortalError } from './aws/portal-errors.js';
+import { createAwsEnvelope } from './aws/envelope.js';
 import { createPostAsGet, withPostAsGet } from './http/post-as-get.js';
 import type { ProviderRef } from './oidc/provider-ref.js';
 
@@ -47,7 +48,7 @@ export interface AppDeps {
 }
 
 /**
- * The host Koa app. Order: request id → metrics → error handler → security headers → discovery and
+ * The host Koa app. Order: request id → AWS envelope → metrics → error handler → security headers → discovery and
  * JWKS cache → issuer pinning → methods → body limit → health and assets → interaction pages → demo →
  * AWS API and access portal → oidc-provider (everything else).
  */
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true; // errors are logged by our handler, not printed by Koa
 
   app.use(createRequestId(logger));
+  if (config.aws.enabled) app.use(createAwsEnvelope(AWS_BASE_PATH)); // x-amzn-RequestId, errors in the AWS shape
   if (deps.metrics) {
     app.use(createHttpMetrics(deps.metrics));
     // With METRICS_PORT, /metrics is served there only (see createMetricsApp).

@@ -1,6 +1,7 @@
-import { inject } from 'light-my-request';
+import { inject, type Response } from 'light-my-request';
 import type Provider from 'oidc-provider';
 import type { ProviderRef } from '../oidc/provider-ref.js';
+import { runAsAwsApiRequest } from '../oidc/aws-api-requests.js';
 import { AwsApiError } from './errors.js';
 
 export interface DelegateResult {
@@ -13,7 +14,8 @@ export interface DelegateResult {
 /**
  * Sends a standard OAuth form request to oidc-provider in-process, as if it had come to the
  * issuer: the AWS API translates, the provider's own endpoints do the work (grants, codes,
- * device state, limits), and the result is translated back.
+ * device state, limits), and the result is translated back. The request runs marked as the
+ * AWS API's (oidc/aws-api-requests.ts), so the provider applies the AWS API's rules to it.
  */
 export function createDelegate(providers: ProviderRef, issuer: string) {
   // The request handler of the provider in use, rebuilt when the provider is replaced.
@@ -35,20 +37,33 @@ export function createDelegate(providers: ProviderRef, issuer: string) {
   ): Promise<DelegateResult> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(form)) if (value !== undefined) params.set(key, value);
-    const res = await inject(currentHandler() as Parameters<typeof inject>[0], {
-      method: 'POST',
-      url: path,
-      remoteAddress,
-      headers: {
-        host,
-        'x-forwarded-host': host,
-        'x-forwarded-proto': protocol.replace(':', ''),
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-        ...extraHeaders,
-      },
-      payload: params.toString(),
-    });
+    const handler = currentHandler() as Parameters<typeof inject>[0];
+    // The callback form starts the request at once, inside the marked context (the promise
+    // form would start it when awaited, outside).
+    const res = await runAsAwsApiRequest(
+      () =>
+        new Promise<Response>((resolve, reject) =>
+          inject(
+            handler,
+            {
+              method: 'POST',
+              url: path,
+              remoteAddress,
+              headers: {
+                host,
+                'x-forwarded-host': host,
+                'x-forwarded-proto': protocol.replace(':', ''),
+                'content-type': 'application/x-www-form-urlencoded',
+                accept: 'application/json',
+                ...extraHeaders,
+              },
+              payload: params.toString(),
+            },
+            (err, response) =>
+              err || !response ? reject(err ?? new Error('no response')) : resolve(response),
+          ),
+        ),
+    );
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(res.payload) as Record<string, unknown>;

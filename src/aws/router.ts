@@ -53,6 +53,8 @@ export function createAwsRouter(deps: AwsDeps): Router {
     } catch (err) {
       if (err instanceof AwsApiError) {
         if (err.retryAfter) ctx.set('retry-after', err.retryAfter);
+        // The provider's own 503 reaches us without the host's Retry-After (store-outage.ts).
+        else if (err.code === 'temporarily_unavailable') ctx.set('retry-after', '1');
         sendAwsError(ctx, err.code, err.description);
       } else if (isStoreUnavailable(err)) {
         ctx.set('retry-after', '1');

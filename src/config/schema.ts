@@ -218,6 +218,14 @@ export const fileConfigSchema = z.strictObject({
       iamAccessKeys: z.array(
         z.strictObject({ accessKeyId: z.string().min(16), secretAccessKey: z.string().min(16) }),
       ),
+      /** The polling interval StartDeviceAuthorization advertises and CreateToken holds device polls to. */
+      deviceIntervalSeconds: z.number().int().min(1).max(60),
+      /** Access-token lifetime for RegisterClient clients that get refresh tokens, and the rest of the AWS API's tokens. */
+      accessTokenSeconds: seconds,
+      /** Access-token lifetime for RegisterClient clients that registered no scopes (no refresh token, as AWS's legacy sessions). */
+      accessTokenWithoutRefreshSeconds: seconds,
+      /** How long a redeemed device code polled again by its own client is answered without revoking its tokens (0: never). */
+      redeemedRetryGraceSeconds: z.number().int().min(0).max(60),
     })
     .refine((aws) => aws.unusedRegistrationLifetimeSeconds <= aws.registrationLifetimeSeconds, {
       path: ['unusedRegistrationLifetimeSeconds'],

@@ -28,6 +28,8 @@ import { createClientAuthLimits } from './client-auth-limits.js';
 import { enforceRegisteredAuthMethod } from './client-auth-method.js';
 import { keepUsedAwsRegistrations } from './aws-registrations.js';
 import { limitRegistrations } from './registration.js';
+import { describeGrantErrorsForAws } from './grant-error-details.js';
+import { guardRedeemedDeviceCodes } from './device-code-retry.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { Metrics } from '../http/metrics.js';
 
@@ -74,6 +76,8 @@ export function createProvider(deps: ProviderDeps) {
   provider.use(keepUsedAwsRegistrations(deps.store, deps.logger));
   if (deps.config.registration.enabled) provider.use(limitRegistrations(deps));
   provider.use(conformErrors);
+  provider.use(describeGrantErrorsForAws(provider));
+  guardRedeemedDeviceCodes(provider, deps.config.aws.redeemedRetryGraceSeconds);
   provider.use(requireDeviceSession(provider.cookieName('session')));
   provider.use(deviceFlow.middleware);
 

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
 import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
+import { isAwsApiRequest } from './aws-api-requests.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -13,9 +14,20 @@ const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const SLOW_DOWN_SECONDS = 5;
 
 /**
+ * Polls of one device code through the AWS API that never count as too soon. botocore
+ * (SSOTokenFetcher._poll_for_token in the AWS CLI v2) calls CreateToken once before it prints
+ * the prompt and once more as its loop starts, without waiting; only then does it sleep the
+ * interval between polls. AWS does not slow that pair down.
+ */
+const AWS_FREE_POLLS = 2;
+
+/**
  * The device authorization grant's behaviour that oidc-provider leaves to us:
  * the `interval` in the device authorization response, `slow_down` with a 5 s longer interval
  * for clients that poll too fast, and a limit on wrong user-code entries per client IP.
+ * Requests from the AWS API (aws-api-requests.ts) follow AWS's rules instead: the interval is
+ * `aws.deviceIntervalSeconds` and the first two polls of a device code are never too soon;
+ * the standard endpoints keep `deviceFlow.interval` and count from the second poll.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
@@ -71,7 +83,7 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     const route = ctx.oidc?.route;
     if (route === 'device_authorization' && ctx.status === 200 && isRecord(ctx.body)) {
       // The first poll starts the polling state (store.recordPoll), so nothing is stored here.
-      ctx.body.interval = config.deviceFlow.interval;
+      ctx.body.interval = pollingRules().interval;
     } else if (route === 'token' && isRecord(ctx.body) && ctx.body.error === 'authorization_pending') {
       const deviceCode = ctx.oidc.params?.device_code;
       if (ctx.oidc.params?.grant_type !== DEVICE_CODE_GRANT || typeof deviceCode !== 'string') return;
@@ -79,14 +91,23 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     }
   }
 
+  /** The interval, and the polls that never count as too soon, of the request being served. */
+  function pollingRules(): { interval: number; freePolls: number } {
+    return isAwsApiRequest()
+      ? { interval: config.aws.deviceIntervalSeconds, freePolls: AWS_FREE_POLLS }
+      : { interval: config.deviceFlow.interval, freePolls: 1 };
+  }
+
   async function applySlowDown(ctx: KoaContextWithOIDC, key: string) {
+    const rules = pollingRules();
     // One atomic step per poll: concurrent polls of one code cannot both pass as "not too soon".
     const { tooSoon, interval } = await store.recordPoll(
       key,
       Date.now(),
-      config.deviceFlow.interval,
+      rules.interval,
       SLOW_DOWN_SECONDS,
       config.ttl.deviceCode + 600,
+      rules.freePolls,
     );
     if (tooSoon) {
       ctx.body = {

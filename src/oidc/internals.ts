@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import * as deviceCodeGrant from 'oidc-provider/lib/actions/grants/device_code.js';
 import type { Store } from '../storage/store.js';
 
 /**
@@ -368,4 +370,98 @@ export function sendLogoutTokenNow(client: unknown, sub: string, sid: string | u
   const send = (client as BackchannelClient)[SEND_NOW];
   if (!send) throw new Error('sendBackchannelLogoutsInBackground was not applied to this provider');
   return send.call(client, sub, sid);
+}
+
+/** A code or token a grant redeems (oidc-provider's DeviceCode, AuthorizationCode, …), as far as checks read it. */
+export interface GrantSource {
+  clientId: string;
+  grantId: string;
+  /** When it was redeemed, in epoch seconds (the store's consume sets it); absent until then. */
+  consumed?: number;
+}
+
+/** What to run around oidc-provider's redemption of a device code at /token. */
+export interface DeviceCodeRedemptionHooks {
+  /**
+   * Runs after the client has authenticated and the code has been found and matched to that
+   * client, just before the library's own step (a consumed code revokes its grant, otherwise it
+   * is consumed). Throwing an oidc-provider error answers the request; the library's step does
+   * not run.
+   */
+  beforeConsume(ctx: KoaContextWithOIDC, code: GrantSource): void;
+  /** Runs when an authenticated client presents a code issued to another client (then refused as "client mismatch"). */
+  otherClientsCode(ctx: KoaContextWithOIDC, code: GrantSource): Promise<void>;
+}
+
+type FindGrantSource = (
+  ctx: unknown,
+  Model: GrantSourceModel,
+  value: string,
+  label: string,
+) => Promise<GrantSource>;
+interface GrantSourceModel {
+  find(value: string, options: { ignoreExpiration: boolean }): Promise<GrantSource | undefined>;
+}
+
+/**
+ * Hooks into the device_code grant where oidc-provider has no hook: the built-in handler
+ * (actions/grants/device_code.js) calls the grant helpers it was bound to at start-up
+ * (helpers/grant_source.js findGrantSource, consumeGrantSource). So the same handler is
+ * registered again in place of the bound one (the grant type keeps its registered parameters),
+ * bound to the same helpers with those two wrapped.
+ */
+export function interceptDeviceCodeRedemption(provider: Provider, hooks: DeviceCodeRedemptionHooks): void {
+  const handlers = instance(provider).grantTypeHandlers;
+  if (!handlers.has(deviceCodeGrant.grantType)) return; // the device flow is off
+  const bind = (fn: (provider: object, ...args: never[]) => unknown) => fn.bind(undefined, provider);
+  const helpers: Record<string, unknown> = Object.fromEntries(
+    Object.entries(grantHelpers).map(([name, helper]) => [
+      name,
+      typeof helper === 'function' ? bind(helper) : helper,
+    ]),
+  );
+  const find = helpers.findGrantSource as FindGrantSource;
+  helpers.findGrantSource = async (
+    ctx: KoaContextWithOIDC,
+    Model: GrantSourceModel,
+    value: string,
+    label: string,
+  ) => {
+    try {
+      return await find(ctx, Model, value, label);
+    } catch (err) {
+      if ((err as { error_detail?: unknown }).error_detail === 'client mismatch') {
+        const source = await Model.find(value, { ignoreExpiration: true });
+        if (source) await hooks.otherClientsCode(ctx, source);
+      }
+      throw err;
+    }
+  };
+  const consume = helpers.consumeGrantSource as (
+    ctx: unknown,
+    source: unknown,
+    label: string,
+  ) => Promise<void>;
+  helpers.consumeGrantSource = async (ctx: KoaContextWithOIDC, source: GrantSource, label: string) => {
+    hooks.beforeConsume(ctx, source);
+    return consume(ctx, source, label);
+  };
+  handlers.set(deviceCodeGrant.grantType, deviceCodeGrant.handler.bind(undefined, provider, helpers));
+}
+
+/**
+ * Revokes a grant and everything issued under it, whoever asks: the store's revokeByGrantId
+ * removes every token and code of the grant (storage/store.ts GRANTABLE_MODELS), then the grant
+ * itself, and `grant.revoked` is emitted, as oidc-provider's helpers/revoke.js does for the
+ * requesting client's own grants (which it scopes to that client's grant types).
+ */
+export async function revokeWholeGrant(ctx: KoaContextWithOIDC, grantId: string): Promise<void> {
+  const { provider } = ctx.oidc;
+  const models = provider as unknown as Record<
+    'AccessToken' | 'Grant',
+    { adapter: { revokeByGrantId(id: string): Promise<void>; destroy(id: string): Promise<void> } }
+  >;
+  await models.AccessToken.adapter.revokeByGrantId(grantId);
+  await models.Grant.adapter.destroy(grantId);
+  provider.emit('grant.revoked', ctx, grantId);
 }

@@ -18,6 +18,7 @@ import { willIssueRefreshToken } from './refresh-token-policy.js';
 import { deviceApprovalCheck } from './device-approval.js';
 import { buildDPoPFeature } from './dpop.js';
 import { createLoadExistingGrant, restrictClaimsToConsentedScopes } from './claims-parameter.js';
+import { accessTokenLifetime } from './aws-token-lifetime.js';
 import { GATEHOUSE_CLIENT_METADATA, isResourceServer, validateClientMetadata } from './client-rights.js';
 import { HASHED_TOKEN_MODELS, hashTokenIds } from './hashed-tokens.js';
 import { isRegisteredClient, REGISTERED_CLIENT_METADATA } from './registered-clients.js';
@@ -95,6 +96,7 @@ const ERROR_MESSAGES: Record<string, string> = {
  */
 export function buildProviderConfiguration(deps: ProviderConfigDeps): Configuration {
   const { config, store, views, accounts, keys } = deps;
+  const awsAwareLifetime = accessTokenLifetime(config);
   const policy = interactionPolicy.base();
   // prompt=select_account is requestable: it shows the sign-in page so another account can be chosen.
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
@@ -148,7 +150,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     },
     // The client's grant, plus the `claims` parameter's claims its scopes already cover.
     loadExistingGrant: createLoadExistingGrant(config.claims),
-    // Refresh tokens only for offline_access, rotated on every use; reuse revokes the grant.
+    // Refresh tokens only for offline_access (AWS clients: registered scopes), rotated on every use; reuse revokes the grant.
     issueRefreshToken: async (_ctx, client, code) => willIssueRefreshToken(client, code.scopes),
     extraClientMetadata: {
       properties: [...GATEHOUSE_CLIENT_METADATA],
@@ -172,7 +174,9 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     ttl: {
       // A resource server's own accessTokenTTL wins (oidc-provider's defaults do the same; a plain
       // number here would silently ignore it).
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
+      // Otherwise ttl.accessToken, or AWS's lifetimes for AWS clients and the AWS API (aws-token-lifetime.ts).
+      AccessToken: (ctx, token, client) =>
+        token.resourceServer?.accessTokenTTL ?? awsAwareLifetime(ctx, token, client),
       AuthorizationCode: (_ctx, _code, client) => authorizationCodeTtl(config.ttl.authorizationCode, client),
       ClientCredentials: (_ctx, token) =>
         token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,

@@ -149,11 +149,14 @@ export function createMemoryStore(): Store & { clear(): void } {
     async deleteRecord(key) {
       data.delete(`rec:${key}`);
     },
-    async recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds) {
-      const previous = get<{ interval: number; lastPollAt: number }>(`rec:${key}`);
-      const tooSoon = previous !== undefined && now - previous.lastPollAt < previous.interval * 1000;
+    async recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls = 1) {
+      const previous = get<{ interval: number; lastPollAt: number; polls?: number }>(`rec:${key}`);
+      // A record without a count was written before counts were kept: its free polls are spent.
+      const polls = previous ? (previous.polls ?? Infinity) + 1 : 1;
+      const tooSoon =
+        previous !== undefined && polls > freePolls && now - previous.lastPollAt < previous.interval * 1000;
       const interval = (previous?.interval ?? intervalSeconds) + (tooSoon ? slowDownSeconds : 0);
-      set(`rec:${key}`, { interval, lastPollAt: now }, ttlSeconds);
+      set(`rec:${key}`, { interval, lastPollAt: now, polls: Math.min(polls, 1_000_000) }, ttlSeconds);
       return { tooSoon, interval };
     },
     createRateLimiter: (options) => new RateLimiterMemory(options),

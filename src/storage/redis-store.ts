@@ -85,20 +85,23 @@ export async function createRedisStore(
   });
   client.defineCommand('ghPoll', {
     numberOfKeys: 1,
-    // ARGV: now (ms), first interval (s), slow_down increment (s), TTL (s). Returns {tooSoon, interval}.
+    // ARGV: now (ms), first interval (s), slow_down increment (s), TTL (s), free polls.
+    // Returns {tooSoon, interval}. A state without `polls` predates the count: no free polls left.
     lua: `local now = tonumber(ARGV[1])
           local interval = tonumber(ARGV[2])
           local tooSoon = 0
+          local polls = 1
           local previous = redis.call('GET', KEYS[1])
           if previous then
             local state = cjson.decode(previous)
             interval = tonumber(state.interval)
-            if now - tonumber(state.lastPollAt) < interval * 1000 then
+            polls = math.min(tonumber(state.polls or 1000000), 1000000) + 1
+            if polls > tonumber(ARGV[5]) and now - tonumber(state.lastPollAt) < interval * 1000 then
               tooSoon = 1
               interval = interval + tonumber(ARGV[3])
             end
           end
-          redis.call('SET', KEYS[1], cjson.encode({ interval = interval, lastPollAt = now }), 'EX', ARGV[4])
+          redis.call('SET', KEYS[1], cjson.encode({ interval = interval, lastPollAt = now, polls = polls }), 'EX', ARGV[4])
           return { tooSoon, interval }`,
   });
   client.defineCommand('ghIndexSession', { numberOfKeys: 1, lua: INDEX_SESSION_LUA });
@@ -120,6 +123,7 @@ export async function createRedisStore(
       interval: number,
       slowDown: number,
       ttl: number,
+      freePolls: number,
     ): Promise<[number, number]>;
   };
   const scripts = client as unknown as Scripts;
@@ -267,7 +271,7 @@ export async function createRedisStore(
         return result === 'OK';
       }),
     deleteRecord: (key) => run(async () => void (await client.del(k(`rec:${key}`)))),
-    recordPoll: (key, now, intervalSeconds, slowDownSeconds, ttlSeconds) =>
+    recordPoll: (key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls = 1) =>
       run(async () => {
         const [tooSoon, interval] = await scripts.ghPoll(
           k(`rec:${key}`),
@@ -275,6 +279,7 @@ export async function createRedisStore(
           intervalSeconds,
           slowDownSeconds,
           ttlSeconds,
+          freePolls,
         );
         return { tooSoon: tooSoon === 1, interval };
       }),

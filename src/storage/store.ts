@@ -28,7 +28,9 @@ export interface Store {
   /**
    * Records a poll of `key` at `now` (ms) in one atomic step and says whether it came sooner than
    * the key's interval (first poll: `intervalSeconds`) since the previous poll; a poll that did
-   * grows the interval by `slowDownSeconds` (RFC 8628 §3.5 slow_down). Kept for `ttlSeconds`.
+   * grows the interval by `slowDownSeconds` (RFC 8628 §3.5 slow_down). The first `freePolls`
+   * polls of a key are never too soon (the AWS API's: botocore polls twice back to back before it
+   * starts waiting). Kept for `ttlSeconds`.
    */
   recordPoll(
     key: string,
@@ -36,6 +38,7 @@ export interface Store {
     intervalSeconds: number,
     slowDownSeconds: number,
     ttlSeconds: number,
+    freePolls?: number,
   ): Promise<{ tooSoon: boolean; interval: number }>;
   /**
    * A rate limiter whose counters live in this store (shared by every instance on Redis).

@@ -185,6 +185,16 @@ describe('loadConfig', () => {
         'clients.0.token_endpoint_auth_method: Invalid option: expected one of "client_secret_basic"|"client_secret_post"|"private_key_jwt"|"none"',
       ],
       [
+        'an AWS device interval of 0',
+        { aws: { deviceIntervalSeconds: 0 } },
+        'aws.deviceIntervalSeconds: Too small: expected number to be >=1',
+      ],
+      [
+        'a negative AWS retry grace',
+        { aws: { redeemedRetryGraceSeconds: -1 } },
+        'aws.redeemedRetryGraceSeconds: Too small: expected number to be >=0',
+      ],
+      [
         'a trusted issuer with no keys',
         { trustedIssuers: [{ issuer: 'https://idp.example.com' }] },
         'trustedIssuers.0: give exactly one of jwks or jwks_uri',

@@ -90,7 +90,14 @@ describe('AWS SSO OIDC API through @aws-sdk/client-sso-oidc', () => {
 
   describe('device flow', () => {
     it('approves on the /device page and issues tokens that work at /userinfo and /introspect, then rotates on refresh', async () => {
-      const client = await register();
+      // Registered scopes, as an AWS CLI sso-session registers them: AWS gives such clients refresh tokens.
+      const client = await sso.send(
+        new RegisterClientCommand({
+          clientName: 'cli',
+          clientType: 'public',
+          scopes: ['sso:account:access'],
+        }),
+      );
       const auth = await sso.send(
         new StartDeviceAuthorizationCommand({
           clientId: client.clientId,
@@ -115,6 +122,8 @@ describe('AWS SSO OIDC API through @aws-sdk/client-sso-oidc', () => {
             deviceCode: auth.deviceCode,
           }),
         );
+      // botocore's pair (one poll before the prompt, one as its loop starts) is never too fast; a third is.
+      await expect(poll()).rejects.toBeInstanceOf(AuthorizationPendingException);
       await expect(poll()).rejects.toBeInstanceOf(AuthorizationPendingException);
       await expect(poll()).rejects.toBeInstanceOf(SlowDownException);
 

@@ -38,7 +38,12 @@ describe('the AWS API driven by botocore (the library behind boto3 and the AWS C
   };
 
   it('registers, starts a device authorization, polls (pending), and gets tokens after approval', async () => {
-    const reg = await call('register_client', { clientName: 'botocore', clientType: 'public' });
+    // With registration scopes, as an sso-session registers: AWS gives such clients refresh tokens.
+    const reg = await call('register_client', {
+      clientName: 'botocore',
+      clientType: 'public',
+      scopes: ['sso:account:access'],
+    });
     const { clientId, clientSecret } = reg.ok as { clientId: string; clientSecret: string };
     const start = await call('start_device_authorization', {
       clientId,

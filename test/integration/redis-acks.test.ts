@@ -60,7 +60,9 @@ describe('AWS CreateToken with replica-acknowledged consumes', () => {
   }
 
   async function approvedDeviceCode() {
-    const client = await sso.send(new RegisterClientCommand({ clientName: 'cli', clientType: 'public' }));
+    const client = await sso.send(
+      new RegisterClientCommand({ clientName: 'cli', clientType: 'public', scopes: ['sso:account:access'] }),
+    );
     const auth = await sso.send(
       new StartDeviceAuthorizationCommand({
         clientId: client.clientId,

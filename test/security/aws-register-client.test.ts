@@ -388,7 +388,9 @@ describe.each(['memory', 'redis'])('anonymous registrations cannot fill the stor
 
   it('forgets a registration nobody used, keeps one that obtained a token, then caps registrations globally', async () => {
     const unused = await sso.send(new RegisterClientCommand({ clientName: 'unused', clientType: 'public' }));
-    const used = await sso.send(new RegisterClientCommand({ clientName: 'used', clientType: 'public' }));
+    const used = await sso.send(
+      new RegisterClientCommand({ clientName: 'used', clientType: 'public', scopes: ['sso:account:access'] }),
+    );
     const auth = await sso.send(
       new StartDeviceAuthorizationCommand({
         clientId: used.clientId,
@@ -450,7 +452,10 @@ describe('the first token at the standard /token', () => {
     const other = await startTestGatehouse({ overrides: { aws: { unusedRegistrationLifetimeSeconds: 2 } } });
     const client = sdk(other);
     try {
-      const reg = await client.send(new RegisterClientCommand(codeFlow()));
+      // Registered scopes (as an sso-session registers them): the client gets refresh tokens, as at AWS.
+      const reg = await client.send(
+        new RegisterClientCommand(codeFlow({ scopes: ['openid', 'sso:account:access'] })),
+      );
       const verifier = randomBytes(32).toString('base64url');
       const redirectUri = 'http://127.0.0.1:41002/oauth/callback';
       const callback = await signIn(

@@ -69,21 +69,24 @@ describe('sign-in and consent pages for applications nobody verified', () => {
     return { login: login.res, loginHtml, consentHtml };
   }
 
-  const registerCodeClient = (clientName: string, grantTypes: string[]) =>
+  // Clients that register scopes get refresh tokens (as at AWS); those that register none do not.
+  const registerCodeClient = (clientName: string, grantTypes: string[], scopes?: string[]) =>
     sso.send(
       new RegisterClientCommand({
         clientName,
         clientType: 'public',
         grantTypes,
         redirectUris: ['http://127.0.0.1/oauth/callback'],
+        ...(scopes ? { scopes } : {}),
       }),
     );
 
   it('say on sign-in and consent that an AWS-registered application is unverified and keeps access', async () => {
-    const client = await registerCodeClient('AWS <b>Official</b> Console', [
-      'authorization_code',
-      'refresh_token',
-    ]);
+    const client = await registerCodeClient(
+      'AWS <b>Official</b> Console',
+      ['authorization_code', 'refresh_token'],
+      ['openid', 'sso:account:access'],
+    );
     const { login, loginHtml, consentHtml } = await loginThenConsent(
       authorizeUrl(client.clientId!, 'http://127.0.0.1:43001/oauth/callback', 'openid sso:account:access'),
     );
@@ -125,7 +128,11 @@ describe('sign-in and consent pages for applications nobody verified', () => {
 
   it('say it on the sign-in and device approval pages of a device login too', async () => {
     const client = await sso.send(
-      new RegisterClientCommand({ clientName: 'Device CLI', clientType: 'public' }),
+      new RegisterClientCommand({
+        clientName: 'Device CLI',
+        clientType: 'public',
+        scopes: ['sso:account:access'],
+      }),
     );
     const auth = await sso.send(
       new StartDeviceAuthorizationCommand({

@@ -236,6 +236,24 @@ export function describeStoreContract(
         expect(Math.max(...results.map((r) => r.interval))).toBe(5 + 19 * 5);
       });
 
+      it('recordPoll: the first `freePolls` polls are never too soon, the next quick one is', async () => {
+        const key = id();
+        const t0 = 1_800_000_000_000;
+        expect(await store.recordPoll(key, t0, 1, 5, 60, 2)).toEqual({ tooSoon: false, interval: 1 });
+        expect(await store.recordPoll(key, t0 + 10, 1, 5, 60, 2)).toEqual({ tooSoon: false, interval: 1 });
+        expect(await store.recordPoll(key, t0 + 1_010, 1, 5, 60, 2)).toEqual({ tooSoon: false, interval: 1 });
+        expect(await store.recordPoll(key, t0 + 1_020, 1, 5, 60, 2)).toEqual({ tooSoon: true, interval: 6 });
+      });
+
+      it('recordPoll: of 20 concurrent first polls with two free, exactly two are on time', async () => {
+        const key = id();
+        const now = Date.now();
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.recordPoll(key, now, 1, 5, 60, 2)),
+        );
+        expect(results.filter((r) => !r.tooSoon)).toHaveLength(2);
+      });
+
       it('answers ping while healthy', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
       });
