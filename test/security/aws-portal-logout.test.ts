@@ -117,7 +117,7 @@ describe('POST /aws/portal/logout (the access portal Logout) under attack', () =
   }, 60_000);
 
   it('takes the token only from x-amz-sso_bearer_token (not Authorization, a query or a body)', async () => {
-    const cli = await registerAwsClient(gh.issuer);
+    const cli = await registerAwsClient(gh.issuer, { scopes: ['sso:account:access'] });
     const session = await awsSession(cli);
     const elsewhere = [
       await logout(undefined, { headers: { authorization: `Bearer ${session.accessToken}` } }),
@@ -175,7 +175,7 @@ describe('POST /aws/portal/logout (the access portal Logout) under attack', () =
   }, 30_000);
 
   it('the unsupported operations answer the same whatever the token: no oracle, nothing revoked', async () => {
-    const cli = await registerAwsClient(gh.issuer);
+    const cli = await registerAwsClient(gh.issuer, { scopes: ['sso:account:access'] });
     const session = await awsSession(cli);
     for (const path of [
       '/assignment/accounts',
@@ -198,7 +198,7 @@ describe('POST /aws/portal/logout (the access portal Logout) under attack', () =
   }, 30_000);
 
   it('refuses bodies over http.bodyLimitBytes with 413 in the portal’s shape, before acting on the token', async () => {
-    const cli = await registerAwsClient(gh.issuer);
+    const cli = await registerAwsClient(gh.issuer, { scopes: ['sso:account:access'] });
     const session = await awsSession(cli);
     const declared = await logout(session.accessToken, {
       headers: { 'content-type': 'application/json' },
