@@ -7,6 +7,7 @@ import {
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { approveDevice } from '../support/flows.js';
+import { startDeviceAuthorization } from '../support/browser.js';
 import { loginWithCliLoop } from '../support/botocore-login.js';
 
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -104,10 +105,7 @@ describe('AWS token lifetimes and refresh tokens, as AWS IAM Identity Center giv
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(body).toString(),
     });
-    const start = (await fetch(
-      `${gh.issuer}/device_authorization`,
-      form({ client_id: device.client_id, scope: 'openid offline_access' }),
-    ).then((r) => r.json())) as { device_code: string; verification_uri_complete: string };
+    const start = await startDeviceAuthorization(gh.issuer, 'openid offline_access');
     await approveDevice(gh.issuer, start.verification_uri_complete);
     await new Promise((r) => setTimeout(r, 1000));
     const tokens = (await fetch(

@@ -10,6 +10,7 @@ import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { approveDevice } from '../support/flows.js';
+import { startDeviceAuthorization } from '../support/browser.js';
 import { loginWithCliLoop } from '../support/botocore-login.js';
 
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -94,10 +95,7 @@ describe.each(['memory', 'redis'])('device polling on the AWS API as AWS does it
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(body).toString(),
     });
-    const start = (await fetch(
-      `${gh.issuer}/device_authorization`,
-      form({ client_id: device.client_id, scope: 'openid' }),
-    ).then((r) => r.json())) as { device_code: string; interval: number };
+    const start = await startDeviceAuthorization(gh.issuer, 'openid');
     expect(start.interval).toBe(5);
     const poll = () =>
       fetch(

@@ -177,6 +177,7 @@ export async function startDeviceAuthorization(
   user_code: string;
   verification_uri: string;
   verification_uri_complete: string;
+  interval: number;
 }> {
   const res = await fetch(`${issuer}/device_authorization`, {
     method: 'POST',
