@@ -138,7 +138,11 @@ OIDCDefaultLoggedOutURL ${loggedOut()}
 
         // Signed out at both: the protected page sends the browser to Gatehouse's sign-in again.
         await page.goto(`${app()}/protected/secret.html`);
-        await page.waitForSelector('input[name=username]');
+        // Generous: on a loaded machine the auto-submitted POST form, the 303 and the page take a while.
+        await page.waitForSelector('input[name=username]', { timeout: 30_000 }).catch(async (err: Error) => {
+          const body = ((await page.textContent('body').catch(() => '')) ?? '').slice(0, 500);
+          throw new Error(`no sign-in page after logout at ${page.url()} (${body}): ${err.message}`);
+        });
         expect(new URL(page.url()).origin).toBe(gh.issuer);
       } finally {
         await context.close();
