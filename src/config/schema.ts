@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RedisSettings } from './redis-url.js';
 import { allowedRedirectUriProblem } from './allowed-redirect-uris.js';
+import { BASE32_SECRET } from '../mfa/totp.js';
 
 /**
  * The schema of Gatehouse's configuration: `config/default.json`, with the file named by
@@ -71,6 +72,15 @@ export const clientSchema = z
 export const userSchema = z.strictObject({
   username: z.string().min(1),
   password: z.string().min(1),
+  /**
+   * Pre-enrolled TOTP secret (RFC 4648 base32; spaces ignored, case-insensitive): the user is asked
+   * for a code after the password. Refused in production like plain-text passwords.
+   */
+  totp: z
+    .string()
+    .transform((s) => s.replace(/\s/g, '').toUpperCase())
+    .pipe(z.string().regex(BASE32_SECRET, 'must be a base32 secret of at least 16 characters (80 bits)'))
+    .optional(),
   claims: z
     .object({
       sub: z.string().min(1).max(255),
@@ -108,6 +118,8 @@ export const RATE_LIMIT_NAMES = [
   'loginPerUsernameAndIp',
   'loginPerUsername',
   'loginPerIp',
+  'secondFactorPerUserAndIp',
+  'secondFactorPerUser',
   'clientAuthPerClientAndIp',
   'clientAuthPerClient',
   'clientAuthPerIp',

@@ -16,6 +16,9 @@ import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js'
 import type { Metrics } from '../http/metrics.js';
 import { isUnverifiedClient } from '../oidc/registered-clients.js';
 import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
+import type { Store } from '../storage/store.js';
+import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
+import { createSecondFactorStep } from './second-factor.js';
 
 export interface InteractionDeps {
   providers: ProviderRef;
@@ -23,6 +26,7 @@ export interface InteractionDeps {
   views: Views;
   config: Config;
   rateLimits: RateLimits;
+  store: Store;
   metrics?: Metrics;
 }
 
@@ -58,6 +62,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   router.use(async (ctx, next) => {
     ctx.set('cache-control', 'no-store');
     await next();
+  });
+
+  const secondFactor = createSecondFactorStep({
+    store: deps.store,
+    factors: createFactors(deps.store, configuredTotpSecrets(config.users)),
+    views,
+    rateLimits,
+    ttlSeconds: config.ttl.interaction,
+    csrfFor: (uid) => csrf.tokenFor(uid),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 
   const details = (ctx: Context) => providers.current.interactionDetails(ctx.req, ctx.res);
@@ -256,17 +270,30 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     );
     // Only this address's budget: the one across addresses keeps counting others' guesses.
     if (userKey) await rateLimits.reset('loginPerUsernameAndIp', budgetKey(userKey, ctx.ip));
+    const amr = [testMode ? 'test' : 'pwd'];
+    const { clientName } = await describeClient(interaction.params.client_id);
+    if (await secondFactor.begin(ctx, interaction.uid, { sub: account.claims.sub, amr, clientName })) return;
+    await completeLogin(ctx, interaction, account.claims.sub, amr);
+  });
+
+  /** Ends the login prompt as `accountId` with these `amr` values (and a supported requested `acr`). */
+  async function completeLogin(
+    ctx: Context,
+    interaction: { params: Record<string, unknown> },
+    accountId: string,
+    amr: string[],
+  ) {
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
     const acr = requestedAcr.find((value) => config.acrValues.includes(value));
-    await finish(
-      ctx,
-      {
-        select_account: {},
-        login: { accountId: account.claims.sub, amr: [testMode ? 'test' : 'pwd'], ...(acr ? { acr } : {}) },
-      },
-      false,
-    );
+    await finish(ctx, { select_account: {}, login: { accountId, amr, ...(acr ? { acr } : {}) } }, false);
+  }
+
+  secondFactor.register(router, {
+    form,
+    details,
+    requireCsrf,
+    completeLogin: (ctx, sub, amr) => details(ctx).then((i) => completeLogin(ctx, i, sub, amr)),
   });
 
   /**

@@ -121,7 +121,13 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: sessionCookies(config),
-    claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
+    // ID tokens say how the user signed in: `amr` (RFC 8176) and `acr` ride with the openid scope.
+    claims: Object.fromEntries(
+      Object.entries(config.claims).map(([scope, claims]) => [
+        scope,
+        scope === 'openid' ? [...new Set([...claims, 'acr', 'amr'])] : [...claims],
+      ]),
+    ),
     scopes: supportedScopes(config),
     acrValues: [...config.acrValues],
     responseTypes: ['code', 'id_token', 'code id_token'],
