@@ -16,6 +16,7 @@ import {
   revokeInitialAccessToken,
 } from '../oidc/initial-access-tokens.js';
 import { revokeSessions } from './revoke-sessions.js';
+import { MFA_COMMANDS, runMfaCommand } from './mfa-commands.js';
 
 const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehouse-admin <command>)
 
@@ -26,6 +27,9 @@ const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehou
   users list
   users add USERNAME [--email E] [--name N] [--sub S]     (password read from stdin)
   users remove USERNAME
+  users enrol-totp USERNAME       (authenticator app; prints the secret and otpauth:// URI once)
+  users recovery-codes USERNAME   (prints 10 new single-use recovery codes once)
+  users reset-mfa USERNAME        (removes the user's second factors and recovery codes)
   keys list
   keys rotate
   registration-tokens create [--label TEXT] [--trusted]   (prints the token once)
@@ -102,6 +106,11 @@ async function dispatch(
   flags: Flags,
   config: ReturnType<typeof loadConfig>,
 ) {
+  const mfaCommand = MFA_COMMANDS.find((name) => name === command);
+  if (area === 'users' && mfaCommand) {
+    const outcome = await runMfaCommand(store, config, mfaCommand, arg);
+    return print(outcome.text, outcome.code);
+  }
   switch (`${area} ${command ?? ''}`) {
     case 'clients list': {
       const stored = await store.listKeys('Client:');

@@ -79,6 +79,11 @@ export function createFactors(store: Store, configuredTotp: ReadonlyMap<string, 
       await store.setRecord(recordKey(sub), { ...latest, recoveryCodes });
       return 'recovery-code';
     },
+    /** Enrols (or replaces) the user's authenticator app secret (base32). */
+    async setTotp(sub: string, secret: string, now = Date.now()): Promise<void> {
+      const record = (await read(sub)) ?? {};
+      await store.setRecord(recordKey(sub), { ...record, totp: { secret, enrolledAt: now } });
+    },
     /** Replaces the user's recovery codes with RECOVERY_CODE_COUNT new ones; returns them (show once). */
     async newRecoveryCodes(sub: string): Promise<string[]> {
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);

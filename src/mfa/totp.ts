@@ -27,3 +27,25 @@ export function matchTotp(secretBase32: string, code: string, now = Date.now()):
   const delta = totp.validate({ token: code, timestamp: now, window: TOTP_WINDOW });
   return delta === null ? undefined : Math.floor(now / 1000 / TOTP_PERIOD_SECONDS) + delta;
 }
+
+/** A new random TOTP secret of 160 bits (RFC 4226 §4 R6's recommendation), base32. */
+export function newTotpSecret(): string {
+  return new Secret({ size: 20 }).base32;
+}
+
+/**
+ * The `otpauth://totp/…` URI authenticator apps read (from a QR code or pasted), for `account`
+ * at `issuer` (shown as the entry's name in the app).
+ *
+ * @see https://github.com/google/google-authenticator/wiki/Key-Uri-Format
+ */
+export function totpUri(secretBase32: string, issuer: string, account: string): string {
+  return new TOTP({
+    issuer,
+    label: account,
+    secret: Secret.fromBase32(secretBase32),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: TOTP_PERIOD_SECONDS,
+  }).toString();
+}

@@ -165,7 +165,7 @@ describe.each(['memory', 'redis'] as const)('TOTP second factor (%s store)', (ki
       return code;
     };
     await signIn(ua, authorization(gh.issuer).url, login(enrolled(5)), { otp: nextCode });
-    for (const extra of [{ prompt: 'login' }, { max_age: '0' }]) {
+    for (const extra of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
       const again = authorization(gh.issuer, extra);
       const callback = await signIn(ua, again.url, login(enrolled(5)), { otp: nextCode });
       expect(callback.searchParams.get('code')).toBeTruthy();
