@@ -173,3 +173,45 @@ describe.each(['memory', 'redis'] as const)('TOTP second factor (%s store)', (ki
     expect(asked).toHaveLength(3);
   });
 });
+
+describe('TOTP second factor across two instances on one Redis', () => {
+  let redis: RedisServer;
+  const instances: RunningGatehouse[] = [];
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    for (let i = 0; i < 2; i += 1) {
+      instances.push(
+        await startTestGatehouse({ env: { REDIS_URL: redis.url }, overrides: { users: USERS } }),
+      );
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(instances.map((gh) => gh.stop()));
+    await redis?.destroy();
+  });
+
+  it('refuses on one instance a code used on the other, and shares recovery codes', async () => {
+    const [a, b] = instances as [RunningGatehouse, RunningGatehouse];
+    const code = totpCode(TEST_TOTP_SECRET, Date.now(), 0);
+    const post = async (gh: RunningGatehouse, otp: string) => {
+      const ua = new UserAgent(gh.issuer);
+      const login = await ua.follow(authorization(gh.issuer).url);
+      const form = readForm(await login.res.text());
+      const step = await ua.submit(new URL(form.action, login.url).href, { ...form.fields, ...login6 });
+      const codeForm = readForm(await step.res.text());
+      return ua.request(new URL(codeForm.action, gh.issuer).href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...codeForm.fields, otp }).toString(),
+      });
+    };
+    const login6 = login(enrolled(6));
+    expect((await post(a, code)).status).toBe(303);
+    expect((await post(b, code)).status).toBe(401);
+    const codes = await createFactors(a.store, configuredTotpSecrets(USERS)).newRecoveryCodes(
+      enrolled(6).claims.sub,
+    );
+    expect((await post(b, codes[0]!)).status).toBe(303);
+    expect((await post(a, codes[0]!)).status).toBe(401);
+  });
+});
