@@ -19,6 +19,7 @@ import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
 import type { Store } from '../storage/store.js';
 import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
 import { createSecondFactorStep } from './second-factor.js';
+import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
 
 export interface InteractionDeps {
   providers: ProviderRef;
@@ -270,23 +271,30 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     );
     // Only this address's budget: the one across addresses keeps counting others' guesses.
     if (userKey) await rateLimits.reset('loginPerUsernameAndIp', budgetKey(userKey, ctx.ip));
+    const queued = testMode ? await takeNextLoginAuth(deps.store, username) : undefined;
+    if (queued) return completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
     const amr = [testMode ? 'test' : 'pwd'];
     const { clientName } = await describeClient(interaction.params.client_id);
     if (await secondFactor.begin(ctx, interaction.uid, { sub: account.claims.sub, amr, clientName })) return;
     await completeLogin(ctx, interaction, account.claims.sub, amr);
   });
 
-  /** Ends the login prompt as `accountId` with these `amr` values (and a supported requested `acr`). */
+  /**
+   * Ends the login prompt as `accountId` with these `amr` values (and a supported requested `acr`);
+   * in test mode `queued` (the test API's next-login-auth) says instead what happened.
+   */
   async function completeLogin(
     ctx: Context,
     interaction: { params: Record<string, unknown> },
     accountId: string,
     amr: string[],
+    queued?: NextLoginAuth,
   ) {
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
-    const acr = requestedAcr.find((value) => config.acrValues.includes(value));
-    await finish(ctx, { select_account: {}, login: { accountId, amr, ...(acr ? { acr } : {}) } }, false);
+    const acr = queued?.acr ?? requestedAcr.find((value) => config.acrValues.includes(value));
+    const login = { accountId, amr: queued?.amr ?? amr, ...(acr ? { acr } : {}) };
+    await finish(ctx, { select_account: {}, login }, false);
   }
 
   secondFactor.register(router, {
@@ -309,7 +317,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (prompt.name === 'login') {
       const account = await accounts.authenticate(hint, '');
       if (!account) return false;
-      await finish(ctx, { login: { accountId: account.claims.sub, amr: ['test'] } }, false);
+      const queued = await takeNextLoginAuth(deps.store, hint);
+      await completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
       return true;
     }
     if (prompt.name === 'consent' && !interaction.deviceCode) {
