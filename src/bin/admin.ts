@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig, ConfigError } from '../config/load-config.js';
@@ -108,7 +109,11 @@ async function dispatch(
 ) {
   const mfaCommand = MFA_COMMANDS.find((name) => name === command);
   if (area === 'users' && mfaCommand) {
-    const outcome = await runMfaCommand(store, config, mfaCommand, arg);
+    // Factor changes leave an audit line on stderr (JSON, like the server's), apart from the output.
+    const log = pino({ level: 'info', base: { tool: 'gatehouse-admin' } }, pino.destination(2));
+    const outcome = await runMfaCommand(store, config, mfaCommand, arg, (event, fields) =>
+      log.info({ audit: true, event, operator: userInfo().username, ...fields }, 'second factors changed'),
+    );
     return print(outcome.text, outcome.code);
   }
   switch (`${area} ${command ?? ''}`) {

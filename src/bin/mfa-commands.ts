@@ -18,6 +18,8 @@ export async function runMfaCommand(
   config: Config,
   command: (typeof MFA_COMMANDS)[number],
   username: string | undefined,
+  /** Records the change (an audit line: who, what, when; never a secret or a code). */
+  audit: (event: string, fields: Record<string, unknown>) => void = () => undefined,
 ): Promise<{ text: string; code: number }> {
   if (!username) return { text: `gatehouse-admin: users ${command} USERNAME`, code: 2 };
   const accounts = createStoredAccountStore(createAccountStore(config.users), store);
@@ -29,6 +31,7 @@ export async function runMfaCommand(
   switch (command) {
     case 'reset-mfa': {
       const { configuredTotpRemains } = await factors.reset(sub);
+      audit('mfa.reset', { sub, username: account.username });
       return {
         text: configuredTotpRemains
           ? `removed the stored second factors and recovery codes of ${who}; its users[].totp in the configuration file still applies: remove it there`
@@ -39,6 +42,7 @@ export async function runMfaCommand(
     case 'enrol-totp': {
       const secret = newTotpSecret();
       await factors.setTotp(sub, secret);
+      audit('mfa.totp_enrolled', { sub, username: account.username });
       const uri = totpUri(secret, new URL(config.issuer).host, account.username);
       return {
         text: [
@@ -52,6 +56,7 @@ export async function runMfaCommand(
     }
     case 'recovery-codes': {
       const codes = await factors.newRecoveryCodes(sub);
+      audit('mfa.recovery_codes_replaced', { sub, username: account.username, count: codes.length });
       return {
         text: [
           `new recovery codes for ${who} (the old ones no longer work; each works once):`,

@@ -71,6 +71,15 @@ describe('gatehouse-admin users enrol-totp, recovery-codes and reset-mfa', () =>
     expect(secret).toBeDefined();
     expect(enrolled.stdout).toMatch(/^uri: otpauth:\/\/totp\/[^?]*dana\?/m);
     expect(enrolled.stdout).toContain(`secret=${secret}`);
+    const audit = JSON.parse(enrolled.stderr.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(audit).toMatchObject({
+      audit: true,
+      event: 'mfa.totp_enrolled',
+      username: 'dana',
+      tool: 'gatehouse-admin',
+    });
+    expect(audit.time).toEqual(expect.any(Number));
+    expect(enrolled.stderr).not.toContain(secret!);
     expect(await signInDana(() => totpCode(secret!, Date.now(), -1))).toEqual({
       amr: ['pwd', 'otp', 'mfa'],
       asked: 1,
@@ -80,11 +89,14 @@ describe('gatehouse-admin users enrol-totp, recovery-codes and reset-mfa', () =>
     expect(recovery.code).toBe(0);
     const codes = recovery.stdout.match(/^[a-z2-9]{5}-[a-z2-9]{5}$/gm) ?? [];
     expect(codes).toHaveLength(10);
+    expect(recovery.stderr).toContain('"event":"mfa.recovery_codes_replaced"');
+    for (const code of codes) expect(recovery.stderr).not.toContain(code);
     expect(await signInDana(() => codes[0]!)).toEqual({ amr: ['pwd', 'otp', 'mfa'], asked: 1 });
 
     const reset = await admin(['users', 'reset-mfa', 'dana']);
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('removed the second factors');
+    expect(reset.stderr).toContain('"event":"mfa.reset"');
     expect(await signInDana()).toEqual({ amr: ['pwd'], asked: 0 });
   });
 
