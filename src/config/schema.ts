@@ -189,6 +189,10 @@ export const fileConfigSchema = z.strictObject({
     >,
   ),
   metrics: z.strictObject({ enabled: z.boolean() }),
+  mfa: z.strictObject({
+    /** How recent a sign-in must be for the account page to remove a factor or replace recovery codes. */
+    freshSignInSeconds: z.number().int().min(1).max(86_400),
+  }),
   keys: z.strictObject({
     /** How often each instance checks the store for signing-key changes. */
     refreshSeconds: z.number().int().min(1).max(3600),

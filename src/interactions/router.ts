@@ -19,6 +19,7 @@ import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
 import type { Store } from '../storage/store.js';
 import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
 import { createSecondFactorStep } from './second-factor.js';
+import { ACCOUNT_CLIENT_ID } from '../account/account-client.js';
 import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
 
 export interface InteractionDeps {
@@ -161,7 +162,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       });
       return;
     }
-    if (!interaction.deviceCode && asksOnlyForConsentedClaims(interaction)) {
+    // The account page is Gatehouse itself: nothing to consent to.
+    const firstParty = params.client_id === ACCOUNT_CLIENT_ID;
+    if (!interaction.deviceCode && (firstParty || asksOnlyForConsentedClaims(interaction))) {
       await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
       return;
     }

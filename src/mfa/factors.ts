@@ -79,6 +79,25 @@ export function createFactors(store: Store, configuredTotp: ReadonlyMap<string, 
       await store.setRecord(recordKey(sub), { ...latest, recoveryCodes });
       return 'recovery-code';
     },
+    /** What the user has, for the account page: where the TOTP secret comes from, and codes left. */
+    async describe(sub: string) {
+      const record = await read(sub);
+      const totp = record?.totp ? 'stored' : configuredTotp.has(sub) ? 'configured' : undefined;
+      return {
+        totp: totp as 'stored' | 'configured' | undefined,
+        enrolledAt: record?.totp?.enrolledAt,
+        recoveryCodesLeft: record?.recoveryCodes?.length ?? 0,
+      };
+    },
+    /**
+     * Checks a code against a secret being set up (not yet the user's), refusing a time step
+     * already used by this user, like `verify`.
+     */
+    async checkNewSecret(sub: string, secret: string, code: string, now = Date.now()): Promise<boolean> {
+      const step = matchTotp(secret, code.replace(/\s/g, ''), now);
+      if (step === undefined) return false;
+      return store.setRecordIfAbsent(`mfa-used:${sub}:${step}`, 1, USED_STEP_TTL);
+    },
     /** Enrols (or replaces) the user's authenticator app secret (base32). */
     async setTotp(sub: string, secret: string, now = Date.now()): Promise<void> {
       const record = (await read(sub)) ?? {};

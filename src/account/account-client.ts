@@ -1,0 +1,24 @@
+import type { ClientMetadata } from 'oidc-provider';
+
+/** The built-in client the /account page signs users in with (never configurable, never listed). */
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+
+/** Where the account page's sign-in comes back to. */
+export const accountCallback = (issuer: string) => `${issuer}/account/callback`;
+
+/**
+ * The account page's client: public (no secret), code flow with PKCE, `openid` only. The sign-in
+ * it starts sets the provider's session cookie, which is all the page needs; its codes are never
+ * redeemed and expire.
+ */
+export function accountClient(issuer: string): ClientMetadata {
+  return {
+    client_id: ACCOUNT_CLIENT_ID,
+    client_name: 'Your Gatehouse account',
+    redirect_uris: [accountCallback(issuer)],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    scope: 'openid',
+  };
+}
