@@ -14,7 +14,7 @@ import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js'
 import { createCsrf } from '../interactions/csrf.js';
 import type { Factors } from '../mfa/factors.js';
 import { newTotpSecret, totpUri } from '../mfa/totp.js';
-import { ACCOUNT_CLIENT_ID, accountCallback } from './account-client.js';
+import { ACCOUNT_CLIENT_ID, accountCallback } from '../oidc/account-client.js';
 
 export interface AccountDeps {
   providers: ProviderRef;

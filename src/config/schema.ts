@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { RedisSettings } from './redis-url.js';
 import { allowedRedirectUriProblem } from './allowed-redirect-uris.js';
-import { BASE32_SECRET } from '../mfa/totp.js';
 
 /**
  * The schema of Gatehouse's configuration: `config/default.json`, with the file named by
@@ -10,6 +9,9 @@ import { BASE32_SECRET } from '../mfa/totp.js';
  */
 
 const seconds = z.number().int().positive();
+
+/** Base32 (RFC 4648 §6) with optional padding, at least 16 characters (80 bits): TOTP secrets. */
+export const BASE32_SECRET = /^[A-Z2-7]{16,}=*$/;
 const absoluteUrl = z.string().url();
 
 /** RFC 7591 client metadata; oidc-provider validates the finer points when it loads the client. */

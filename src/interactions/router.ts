@@ -19,7 +19,7 @@ import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
 import type { Store } from '../storage/store.js';
 import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
 import { createSecondFactorStep } from './second-factor.js';
-import { ACCOUNT_CLIENT_ID } from '../account/account-client.js';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.js';
 import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
 
 export interface InteractionDeps {

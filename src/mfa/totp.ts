@@ -6,9 +6,6 @@ export const TOTP_PERIOD_SECONDS = 30;
 /** How many steps either side of now a code may come from (RFC 6238 §5.2: one step of drift). */
 export const TOTP_WINDOW = 1;
 
-/** Base32 (RFC 4648 §6) with optional padding, at least 16 characters (80 bits). */
-export const BASE32_SECRET = /^[A-Z2-7]{16,}=*$/;
-
 /**
  * The time step of a TOTP code when it is right for `secret` within ±TOTP_WINDOW steps of `now`,
  * else undefined. SHA-1, 6 digits, 30 s (the parameters every authenticator app understands).

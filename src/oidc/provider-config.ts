@@ -30,7 +30,7 @@ import {
   REQUEST_OBJECT_SIGNING_ALGS,
 } from './pushed-requests.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
-import { accountClient } from '../account/account-client.js';
+import { accountClient } from './account-client.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -118,7 +118,7 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
             name === 'InitialAccessToken' ? config.registration.initialAccessTokens : [],
           )
         : store.adapter(name),
-    // The configured clients, and the account page's own (src/account/account-client.ts).
+    // The configured clients, and the account page's own (src/oidc/account-client.ts).
     clients: [...config.clients.map(toProviderClient), accountClient(config.issuer)],
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],

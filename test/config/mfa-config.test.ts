@@ -48,3 +48,17 @@ describe('users[].totp', () => {
     expect(load(content, allowed).users[0]!.totp).toBe('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ');
   });
 });
+
+describe('the account page’s client id', () => {
+  const files = tempConfigDir();
+  afterAll(() => files.cleanup());
+
+  it('is reserved: a configured client cannot take it', () => {
+    const path = files.write({
+      clients: [{ client_id: 'gatehouse-account', redirect_uris: ['https://evil.example/cb'] }],
+    });
+    expect(() => loadConfig({ env: { CONFIG_FILE: path } })).toThrow(
+      'clients.0.client_id: "gatehouse-account" is reserved for the account page',
+    );
+  });
+});

@@ -83,7 +83,7 @@ describe.each(['memory', 'redis'] as const)('account page attacks (%s store)', (
     const kim = await signedIn('kim');
     const lee = await signedIn('lee');
     const leeToken = readForm(lee.html).fields.csrf!;
-    for (const fields of [{}, { csrf: '' }, { csrf: leeToken }]) {
+    for (const fields of [{}, { csrf: '' }, { csrf: leeToken }] as Record<string, string>[]) {
       for (const path of ['/account/totp/setup', '/account/totp/remove', '/account/recovery-codes']) {
         expect((await post(kim.ua, path, fields)).status).toBe(403);
       }

@@ -1,7 +1,8 @@
 import type { ClientMetadata } from 'oidc-provider';
 
-/** The built-in client the /account page signs users in with (never configurable, never listed). */
-export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+import { ACCOUNT_CLIENT_ID } from '../config/reserved-ids.js';
+
+export { ACCOUNT_CLIENT_ID };
 
 /** Where the account page's sign-in comes back to. */
 export const accountCallback = (issuer: string) => `${issuer}/account/callback`;
