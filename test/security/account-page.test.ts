@@ -123,6 +123,15 @@ describe.each(['memory', 'redis'] as const)('account page attacks (%s store)', (
     expect(all).toContain('"event":"mfa.totp_enrolled"');
   });
 
+  it('answers other methods with 405 and Allow, and unknown paths with 404', async () => {
+    const get = await fetch(`${gh.issuer}/account/totp/remove`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toContain('POST');
+    const put = await fetch(`${gh.issuer}/account`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect((await fetch(`${gh.issuer}/account/nope`)).status).toBe(404);
+  });
+
   it('refuses a callback that did not start here (no or wrong state)', async () => {
     const ua = new UserAgent(gh.issuer);
     expect((await ua.request(`${gh.issuer}/account/callback?code=x&state=y`)).status).toBe(400);
