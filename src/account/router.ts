@@ -3,7 +3,6 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import QRCode from 'qrcode';
 import type { Config } from '../config/schema.js';
 import type { ProviderRef } from '../oidc/provider-ref.js';
 import type { Store } from '../storage/store.js';
@@ -13,7 +12,8 @@ import { AppError } from '../http/app-error.js';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
 import { createCsrf } from '../interactions/csrf.js';
 import type { Factors } from '../mfa/factors.js';
-import { newTotpSecret, totpUri } from '../mfa/totp.js';
+import { newTotpSecret } from '../mfa/totp.js';
+import { totpSetupView } from '../mfa/qr.js';
 import { ACCOUNT_CLIENT_ID, accountCallback } from '../oidc/account-client.js';
 
 export interface AccountDeps {
@@ -153,15 +153,14 @@ export function createAccountRouter(deps: AccountDeps): Router {
   }
 
   async function renderSetup(ctx: Context, user: SignedIn, secret: string, error?: string) {
-    const uri = totpUri(secret, new URL(config.issuer).host, user.name);
     views.render(
       ctx,
       'account-totp-setup',
       {
         title: 'Set up an authenticator app',
         csrf: user.csrf,
-        qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }),
-        secretGroups: secret.match(/.{1,4}/g)!.join(' '),
+        action: '/account/totp/confirm',
+        ...(await totpSetupView(secret, config.issuer, user.name)),
         ...(error ? { error } : {}),
       },
       error ? 401 : undefined,

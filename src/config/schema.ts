@@ -44,6 +44,8 @@ export const clientSchema = z
     dpop_bound_access_tokens: z.boolean().optional(),
     /** `"fapi2"`: the client is held to the FAPI 2.0 Security Profile (src/oidc/fapi-profile.ts). */
     gatehouse_profile: z.enum(['fapi2']).optional(),
+    /** Users signing in to this client give a second factor, enrolling first if they have none. */
+    require_mfa: z.boolean().optional(),
   })
   .catchall(z.unknown())
   .refine((c) => !(c.gatehouse_resource_server && c.token_endpoint_auth_method === 'none'), {
@@ -192,6 +194,11 @@ export const fileConfigSchema = z.strictObject({
   ),
   metrics: z.strictObject({ enabled: z.boolean() }),
   mfa: z.strictObject({
+    /**
+     * `"optional"`: enrolled users give their second factor, others do not; `"required"`: every user
+     * signs in with two factors, enrolling at the next sign-in (clients may require it alone: `require_mfa`).
+     */
+    policy: z.enum(['optional', 'required']),
     /** How recent a sign-in must be for the account page to remove a factor or replace recovery codes. */
     freshSignInSeconds: z.number().int().min(1).max(86_400),
   }),

@@ -20,6 +20,7 @@ import type { Store } from '../storage/store.js';
 import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
 import { createSecondFactorStep } from './second-factor.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.js';
+import { requiresMfa } from '../oidc/client-rights.js';
 import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
 
 export interface InteractionDeps {
@@ -72,6 +73,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     views,
     rateLimits,
     ttlSeconds: config.ttl.interaction,
+    issuer: config.issuer,
     csrfFor: (uid) => csrf.tokenFor(uid),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
@@ -277,8 +279,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const queued = testMode ? await takeNextLoginAuth(deps.store, username) : undefined;
     if (queued) return completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
     const amr = [testMode ? 'test' : 'pwd'];
-    const { clientName } = await describeClient(interaction.params.client_id);
-    if (await secondFactor.begin(ctx, interaction.uid, { sub: account.claims.sub, amr, clientName })) return;
+    const { client, clientName } = await describeClient(interaction.params.client_id);
+    const required = { mfa: !testMode && requiresMfa(client, config.mfa.policy), account: account.username };
+    if (
+      await secondFactor.begin(ctx, interaction.uid, { sub: account.claims.sub, amr, clientName }, required)
+    )
+      return;
     await completeLogin(ctx, interaction, account.claims.sub, amr);
   });
 

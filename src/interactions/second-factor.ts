@@ -7,6 +7,8 @@ import type { Metrics } from '../http/metrics.js';
 import { AppError } from '../http/app-error.js';
 import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js';
 import type { Factors } from '../mfa/factors.js';
+import { newTotpSecret } from '../mfa/totp.js';
+import { totpSetupView } from '../mfa/qr.js';
 
 /** A sign-in whose password was right, waiting for its second factor: `mfa-pending:<uid>`. */
 interface PendingSignIn {
@@ -14,6 +16,8 @@ interface PendingSignIn {
   /** RFC 8176 methods of the first step (`pwd`, or `test` in test mode). */
   amr: string[];
   clientName: string;
+  /** Set when the user has no second factor but must have one: the app being set up. */
+  enrol?: { secret: string; account: string; confirmed?: boolean };
 }
 
 export interface SecondFactorDeps {
@@ -24,6 +28,7 @@ export interface SecondFactorDeps {
   metrics?: Metrics;
   /** How long the code page waits (the interaction's lifetime). */
   ttlSeconds: number;
+  issuer: string;
   csrfFor(uid: string): string;
 }
 
@@ -67,15 +72,49 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
     );
   }
 
+  async function renderEnrol(
+    ctx: Context,
+    uid: string,
+    enrol: { secret: string; account: string },
+    error?: string,
+  ) {
+    views.render(
+      ctx,
+      'account-totp-setup',
+      {
+        title: 'Set up two-step verification',
+        action: `/interaction/${uid}/otp`,
+        abortAction: `/interaction/${uid}/abort`,
+        csrf: deps.csrfFor(uid),
+        ...(await totpSetupView(enrol.secret, deps.issuer, enrol.account)),
+        ...(error ? { error } : {}),
+      },
+      error ? 401 : undefined,
+    );
+  }
+
   return {
     /**
      * Called after a right password: when the user has a second factor, remembers the sign-in
-     * for this interaction, shows the code page and returns true; otherwise returns false.
+     * for this interaction, shows the code page and returns true; when the user has none but
+     * `required`, shows the enrolment page (an authenticator app, confirmed by a code) and returns
+     * true; otherwise returns false.
      */
-    async begin(ctx: Context, uid: string, pending: PendingSignIn): Promise<boolean> {
-      if (!(await factors.isEnrolled(pending.sub))) return false;
-      await store.setRecord(pendingKey(uid), pending, deps.ttlSeconds);
-      render(ctx, uid, pending.clientName);
+    async begin(
+      ctx: Context,
+      uid: string,
+      pending: PendingSignIn,
+      required: { mfa: boolean; account: string },
+    ): Promise<boolean> {
+      if (await factors.isEnrolled(pending.sub)) {
+        await store.setRecord(pendingKey(uid), pending, deps.ttlSeconds);
+        render(ctx, uid, pending.clientName);
+        return true;
+      }
+      if (!required.mfa) return false;
+      const enrol = { secret: newTotpSecret(), account: required.account };
+      await store.setRecord(pendingKey(uid), { ...pending, enrol }, deps.ttlSeconds);
+      await renderEnrol(ctx, uid, enrol);
       return true;
     },
 
@@ -114,9 +153,41 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
             429,
           );
         }
-        const method = otp ? await factors.verify(pending.sub, otp) : undefined;
         const log = (ctx.state.log as Logger | undefined)?.child({ audit: true });
         const clientId = interaction.params.client_id;
+        if (pending.enrol) {
+          if (pending.enrol.confirmed)
+            throw new AppError(
+              400,
+              'invalid_request',
+              'Continue from the recovery codes page.',
+              'otp posted after enrolment',
+            );
+          if (!(await factors.checkNewSecret(pending.sub, pending.enrol.secret, otp))) {
+            await rateLimits.recordFailures(budgets);
+            return renderEnrol(
+              ctx,
+              interaction.uid,
+              pending.enrol,
+              'That code is not right. Check the app and try the next code.',
+            );
+          }
+          await factors.setTotp(pending.sub, pending.enrol.secret);
+          const codes = await factors.newRecoveryCodes(pending.sub);
+          const confirmed = { ...pending, enrol: { ...pending.enrol, secret: '', confirmed: true } };
+          await store.setRecord(pendingKey(interaction.uid), confirmed, deps.ttlSeconds);
+          log?.info(
+            { event: 'mfa.totp_enrolled', sub: pending.sub, ip: ctx.ip, clientId, via: 'sign-in' },
+            'second factors changed',
+          );
+          return views.render(ctx, 'account-recovery-codes', {
+            title: 'Your recovery codes',
+            codes,
+            csrf: deps.csrfFor(interaction.uid),
+            continueAction: `/interaction/${interaction.uid}/continue`,
+          });
+        }
+        const method = otp ? await factors.verify(pending.sub, otp) : undefined;
         if (!method) {
           const tried = /^\d{6}$/.test(otp.replace(/\s/g, '')) ? 'totp' : 'recovery-code';
           metrics?.secondFactors.inc({ method: tried, result: 'failure' });
@@ -131,6 +202,23 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
         log?.info({ event: 'mfa.success', sub: pending.sub, method, clientId }, 'second factor accepted');
         await store.deleteRecord(pendingKey(interaction.uid));
         await rateLimits.reset('secondFactorPerUserAndIp', budgetKey(pending.sub, ctx.ip));
+        await hooks.completeLogin(ctx, pending.sub, [...pending.amr, 'otp', 'mfa']);
+      });
+
+      // After enrolling during sign-in and seeing the recovery codes: the sign-in ends, two factors strong.
+      router.post('/:uid/continue', hooks.form, async (ctx) => {
+        const interaction = await hooks.details(ctx);
+        hooks.requireCsrf(ctx, interaction.uid);
+        const pending = await store.getRecord<PendingSignIn>(pendingKey(interaction.uid));
+        if (!pending?.enrol?.confirmed || !['login', 'select_account'].includes(interaction.prompt.name)) {
+          throw new AppError(
+            400,
+            'invalid_request',
+            'There is nothing to continue here. Sign in again.',
+            'continue without a confirmed enrolment',
+          );
+        }
+        await store.deleteRecord(pendingKey(interaction.uid));
         await hooks.completeLogin(ctx, pending.sub, [...pending.amr, 'otp', 'mfa']);
       });
     },

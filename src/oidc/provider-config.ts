@@ -31,6 +31,7 @@ import {
 } from './pushed-requests.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
 import { accountClient } from './account-client.js';
+import { mfaRequiredCheck } from './mfa-policy.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -101,6 +102,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
   // Device-flow logins always end on the device approval page (device-approval.ts).
   policy.get('consent')?.checks.add(deviceApprovalCheck());
+  // Clients and policies that need two factors send one-factor sessions back to sign in.
+  policy.get('login')?.checks.add(mfaRequiredCheck(config));
   restrictClaimsToConsentedScopes(policy, config.claims);
 
   const renderPage = (
