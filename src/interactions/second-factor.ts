@@ -145,13 +145,13 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
         if (wait > 0) {
           ctx.set('retry-after', String(wait));
           const minutes = wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`;
-          return render(
-            ctx,
-            interaction.uid,
-            pending.clientName,
-            `Too many wrong codes. Try again in ${minutes}.`,
-            429,
-          );
+          const message = `Too many wrong codes. Try again in ${minutes}.`;
+          if (pending.enrol && !pending.enrol.confirmed) {
+            await renderEnrol(ctx, interaction.uid, pending.enrol, message);
+            ctx.status = 429;
+            return;
+          }
+          return render(ctx, interaction.uid, pending.clientName, message, 429);
         }
         const log = (ctx.state.log as Logger | undefined)?.child({ audit: true });
         const clientId = interaction.params.client_id;
