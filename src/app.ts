@@ -24,6 +24,8 @@ import { sendAwsError } from './aws/errors.js';
 import { underPrefix } from './http/under-prefix.js';
 import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
+import { createAccountRouter } from './account/router.js';
+import { configuredTotpSecrets, createFactors } from './mfa/factors.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
@@ -108,6 +110,13 @@ export function createApp(deps: AppDeps): Koa {
 
   const interactions = createInteractionRouter(deps);
   app.use(underPrefix('/interaction', interactions.routes(), interactions.allowedMethods()));
+
+  const account = createAccountRouter({
+    ...deps,
+    views,
+    factors: createFactors(deps.store, configuredTotpSecrets(config.users)),
+  });
+  app.use(underPrefix('/account', account.routes(), account.allowedMethods()));
 
   const demoClient = config.clients.find((c) => c.client_id === DEMO_CLIENT_ID);
   if (demoClient) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig, ConfigError } from '../config/load-config.js';
@@ -16,6 +17,7 @@ import {
   revokeInitialAccessToken,
 } from '../oidc/initial-access-tokens.js';
 import { revokeSessions } from './revoke-sessions.js';
+import { MFA_COMMANDS, runMfaCommand } from './mfa-commands.js';
 
 const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehouse-admin <command>)
 
@@ -26,6 +28,9 @@ const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehou
   users list
   users add USERNAME [--email E] [--name N] [--sub S]     (password read from stdin)
   users remove USERNAME
+  users enrol-totp USERNAME       (authenticator app; prints the secret and otpauth:// URI once)
+  users recovery-codes USERNAME   (prints 10 new single-use recovery codes once)
+  users reset-mfa USERNAME        (removes the user's second factors and recovery codes)
   keys list
   keys rotate
   registration-tokens create [--label TEXT] [--trusted]   (prints the token once)
@@ -102,6 +107,15 @@ async function dispatch(
   flags: Flags,
   config: ReturnType<typeof loadConfig>,
 ) {
+  const mfaCommand = MFA_COMMANDS.find((name) => name === command);
+  if (area === 'users' && mfaCommand) {
+    // Factor changes leave an audit line on stderr (JSON, like the server's), apart from the output.
+    const log = pino({ level: 'info', base: { tool: 'gatehouse-admin' } }, pino.destination(2));
+    const outcome = await runMfaCommand(store, config, mfaCommand, arg, (event, fields) =>
+      log.info({ audit: true, event, operator: userInfo().username, ...fields }, 'second factors changed'),
+    );
+    return print(outcome.text, outcome.code);
+  }
   switch (`${area} ${command ?? ''}`) {
     case 'clients list': {
       const stored = await store.listKeys('Client:');

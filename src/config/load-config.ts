@@ -6,6 +6,7 @@ import { fileConfigSchema, insecureOptIns, type Config, type InsecureOptIn } fro
 import { mergeConfig } from './merge-config.js';
 import { parseRedisUrl, type RedisSettings } from './redis-url.js';
 import { checkProductionSafety } from './production-safety.js';
+import { ACCOUNT_CLIENT_ID } from './reserved-ids.js';
 
 /** Thrown for any configuration problem; its message names the offending key. */
 export class ConfigError extends Error {
@@ -197,10 +198,14 @@ function substituteIssuer(value: unknown, issuer: string): unknown {
 }
 
 function checkUniqueness(config: Config): void {
-  const seen = new Set<string>();
+  const seen = new Set<string>([ACCOUNT_CLIENT_ID]); // the account page's built-in client
   config.clients.forEach((client, i) => {
     if (seen.has(client.client_id)) {
-      throw new ConfigError(`clients.${i}.client_id: duplicate client_id "${client.client_id}"`);
+      throw new ConfigError(
+        client.client_id === ACCOUNT_CLIENT_ID
+          ? `clients.${i}.client_id: "${ACCOUNT_CLIENT_ID}" is reserved for the account page`
+          : `clients.${i}.client_id: duplicate client_id "${client.client_id}"`,
+      );
     }
     seen.add(client.client_id);
   });

@@ -33,6 +33,11 @@ export function checkProductionSafety(config: Config): string[] {
         `users.${i}.password: plain-text passwords are refused in production (use an $argon2id$ or $scrypt$ hash, see "npm run hash-password", or GATEHOUSE_ALLOW_INSECURE=plain-passwords)`,
       );
     }
+    if (user.totp && !allowed('plain-passwords')) {
+      problems.push(
+        `users.${i}.totp: TOTP secrets in the configuration file are refused in production, like plain-text passwords (enrol with "gatehouse-admin users enrol-totp", or GATEHOUSE_ALLOW_INSECURE=plain-passwords)`,
+      );
+    }
     if (user.username === DEMO_USERNAME && !allowed('demo-accounts')) {
       problems.push(
         `users.${i}.username: the demo user is refused in production (or GATEHOUSE_ALLOW_INSECURE=demo-accounts)`,

@@ -9,6 +9,9 @@ import { allowedRedirectUriProblem } from './allowed-redirect-uris.js';
  */
 
 const seconds = z.number().int().positive();
+
+/** Base32 (RFC 4648 §6) with optional padding, at least 16 characters (80 bits): TOTP secrets. */
+export const BASE32_SECRET = /^[A-Z2-7]{16,}=*$/;
 const absoluteUrl = z.string().url();
 
 /** RFC 7591 client metadata; oidc-provider validates the finer points when it loads the client. */
@@ -41,6 +44,8 @@ export const clientSchema = z
     dpop_bound_access_tokens: z.boolean().optional(),
     /** `"fapi2"`: the client is held to the FAPI 2.0 Security Profile (src/oidc/fapi-profile.ts). */
     gatehouse_profile: z.enum(['fapi2']).optional(),
+    /** Users signing in to this client give a second factor, enrolling first if they have none. */
+    require_mfa: z.boolean().optional(),
   })
   .catchall(z.unknown())
   .refine((c) => !(c.gatehouse_resource_server && c.token_endpoint_auth_method === 'none'), {
@@ -71,6 +76,15 @@ export const clientSchema = z
 export const userSchema = z.strictObject({
   username: z.string().min(1),
   password: z.string().min(1),
+  /**
+   * Pre-enrolled TOTP secret (RFC 4648 base32; spaces ignored, case-insensitive): the user is asked
+   * for a code after the password. Refused in production like plain-text passwords.
+   */
+  totp: z
+    .string()
+    .transform((s) => s.replace(/\s/g, '').toUpperCase())
+    .pipe(z.string().regex(BASE32_SECRET, 'must be a base32 secret of at least 16 characters (80 bits)'))
+    .optional(),
   claims: z
     .object({
       sub: z.string().min(1).max(255),
@@ -108,6 +122,8 @@ export const RATE_LIMIT_NAMES = [
   'loginPerUsernameAndIp',
   'loginPerUsername',
   'loginPerIp',
+  'secondFactorPerUserAndIp',
+  'secondFactorPerUser',
   'clientAuthPerClientAndIp',
   'clientAuthPerClient',
   'clientAuthPerIp',
@@ -177,6 +193,15 @@ export const fileConfigSchema = z.strictObject({
     >,
   ),
   metrics: z.strictObject({ enabled: z.boolean() }),
+  mfa: z.strictObject({
+    /**
+     * `"optional"`: enrolled users give their second factor, others do not; `"required"`: every user
+     * signs in with two factors, enrolling at the next sign-in (clients may require it alone: `require_mfa`).
+     */
+    policy: z.enum(['optional', 'required']),
+    /** How recent a sign-in must be for the account page to remove a factor or replace recovery codes. */
+    freshSignInSeconds: z.number().int().min(1).max(86_400),
+  }),
   keys: z.strictObject({
     /** How often each instance checks the store for signing-key changes. */
     refreshSeconds: z.number().int().min(1).max(3600),

@@ -42,6 +42,12 @@ export function createMetrics() {
       labelNames: ['result'],
       registers,
     }),
+    secondFactors: new Counter({
+      name: 'gatehouse_second_factors_total',
+      help: 'Second-factor attempts after the password, by method (totp, recovery-code) and result',
+      labelNames: ['method', 'result'],
+      registers,
+    }),
     rateLimited: new Counter({
       name: 'gatehouse_rate_limited_total',
       help: 'Requests refused by a rate limit',

@@ -16,6 +16,12 @@ import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js'
 import type { Metrics } from '../http/metrics.js';
 import { isUnverifiedClient } from '../oidc/registered-clients.js';
 import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
+import type { Store } from '../storage/store.js';
+import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
+import { createSecondFactorStep } from './second-factor.js';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.js';
+import { requiresMfa } from '../oidc/client-rights.js';
+import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
 
 export interface InteractionDeps {
   providers: ProviderRef;
@@ -23,6 +29,7 @@ export interface InteractionDeps {
   views: Views;
   config: Config;
   rateLimits: RateLimits;
+  store: Store;
   metrics?: Metrics;
 }
 
@@ -58,6 +65,17 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   router.use(async (ctx, next) => {
     ctx.set('cache-control', 'no-store');
     await next();
+  });
+
+  const secondFactor = createSecondFactorStep({
+    store: deps.store,
+    factors: createFactors(deps.store, configuredTotpSecrets(config.users)),
+    views,
+    rateLimits,
+    ttlSeconds: config.ttl.interaction,
+    issuer: config.issuer,
+    csrfFor: (uid) => csrf.tokenFor(uid),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 
   const details = (ctx: Context) => providers.current.interactionDetails(ctx.req, ctx.res);
@@ -146,7 +164,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       });
       return;
     }
-    if (!interaction.deviceCode && asksOnlyForConsentedClaims(interaction)) {
+    // The account page is Gatehouse itself: nothing to consent to.
+    const firstParty = params.client_id === ACCOUNT_CLIENT_ID;
+    if (!interaction.deviceCode && (firstParty || asksOnlyForConsentedClaims(interaction))) {
       await finish(ctx, await grantConsent(providers.current, interaction, config.claims), true);
       return;
     }
@@ -256,17 +276,41 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     );
     // Only this address's budget: the one across addresses keeps counting others' guesses.
     if (userKey) await rateLimits.reset('loginPerUsernameAndIp', budgetKey(userKey, ctx.ip));
+    const queued = testMode ? await takeNextLoginAuth(deps.store, username) : undefined;
+    if (queued) return completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
+    const amr = [testMode ? 'test' : 'pwd'];
+    const { client, clientName } = await describeClient(interaction.params.client_id);
+    const required = { mfa: !testMode && requiresMfa(client, config.mfa.policy), account: account.username };
+    if (
+      await secondFactor.begin(ctx, interaction.uid, { sub: account.claims.sub, amr, clientName }, required)
+    )
+      return;
+    await completeLogin(ctx, interaction, account.claims.sub, amr);
+  });
+
+  /**
+   * Ends the login prompt as `accountId` with these `amr` values (and a supported requested `acr`);
+   * in test mode `queued` (the test API's next-login-auth) says instead what happened.
+   */
+  async function completeLogin(
+    ctx: Context,
+    interaction: { params: Record<string, unknown> },
+    accountId: string,
+    amr: string[],
+    queued?: NextLoginAuth,
+  ) {
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
-    const acr = requestedAcr.find((value) => config.acrValues.includes(value));
-    await finish(
-      ctx,
-      {
-        select_account: {},
-        login: { accountId: account.claims.sub, amr: [testMode ? 'test' : 'pwd'], ...(acr ? { acr } : {}) },
-      },
-      false,
-    );
+    const acr = queued?.acr ?? requestedAcr.find((value) => config.acrValues.includes(value));
+    const login = { accountId, amr: queued?.amr ?? amr, ...(acr ? { acr } : {}) };
+    await finish(ctx, { select_account: {}, login }, false);
+  }
+
+  secondFactor.register(router, {
+    form,
+    details,
+    requireCsrf,
+    completeLogin: (ctx, sub, amr) => details(ctx).then((i) => completeLogin(ctx, i, sub, amr)),
   });
 
   /**
@@ -282,7 +326,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (prompt.name === 'login') {
       const account = await accounts.authenticate(hint, '');
       if (!account) return false;
-      await finish(ctx, { login: { accountId: account.claims.sub, amr: ['test'] } }, false);
+      const queued = await takeNextLoginAuth(deps.store, hint);
+      await completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
       return true;
     }
     if (prompt.name === 'consent' && !interaction.deviceCode) {

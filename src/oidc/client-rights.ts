@@ -13,6 +13,14 @@ import { PROFILE_METADATA, validateProfile } from './fapi-profile.js';
  * (they are declared in `extraClientMetadata`, see provider-config.ts).
  */
 
+/** `true`: users signing in to the client give a second factor (enrolling first if they have none). */
+export const REQUIRE_MFA_METADATA = 'require_mfa';
+
+/** Whether signing in to `client` needs two factors under `policy` (`mfa.policy`). */
+export function requiresMfa(client: Client | undefined, policy: 'optional' | 'required'): boolean {
+  return policy === 'required' || (!!client && member(client, REQUIRE_MFA_METADATA) === true);
+}
+
 /** `true`: the client may introspect tokens issued to other clients (RFC 7662 §2.1). */
 export const RESOURCE_SERVER_METADATA = 'gatehouse_resource_server';
 
@@ -35,6 +43,7 @@ export const GATEHOUSE_CLIENT_METADATA = [
   RESOURCE_SERVER_METADATA,
   EXCHANGE_FROM_METADATA,
   PROFILE_METADATA,
+  REQUIRE_MFA_METADATA,
 ] as const;
 
 const member = (client: Client, name: string): unknown =>
@@ -85,7 +94,8 @@ export function validateClientMetadata(key: string, value: unknown, metadata: Re
     key === AWS_CLIENT_USED_METADATA ||
     key === RESOURCE_SERVER_METADATA ||
     key === REGISTERED_CLIENT_METADATA ||
-    key === TRUSTED_REGISTRATION_METADATA
+    key === TRUSTED_REGISTRATION_METADATA ||
+    key === REQUIRE_MFA_METADATA
   ) {
     if (typeof value !== 'boolean') invalid(`${key} must be a boolean`);
   }

@@ -31,6 +31,8 @@ import {
   REQUEST_OBJECT_SIGNING_ALGS,
 } from './pushed-requests.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
+import { accountClient } from './account-client.js';
+import { mfaRequiredCheck } from './mfa-policy.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -102,6 +104,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
   // Device-flow logins always end on the device approval page (device-approval.ts).
   policy.get('consent')?.checks.add(deviceApprovalCheck());
+  // Clients and policies that need two factors send one-factor sessions back to sign in.
+  policy.get('login')?.checks.add(mfaRequiredCheck(config));
   restrictClaimsToConsentedScopes(policy, config.claims);
 
   const renderPage = (
@@ -119,11 +123,18 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
             name === 'InitialAccessToken' ? config.registration.initialAccessTokens : [],
           )
         : store.adapter(name),
-    clients: config.clients.map(toProviderClient),
+    // The configured clients, and the account page's own (src/oidc/account-client.ts).
+    clients: [...config.clients.map(toProviderClient), accountClient(config.issuer)],
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: sessionCookies(config),
-    claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
+    // ID tokens say how the user signed in: `amr` (RFC 8176) and `acr` ride with the openid scope.
+    claims: Object.fromEntries(
+      Object.entries(config.claims).map(([scope, claims]) => [
+        scope,
+        scope === 'openid' ? [...new Set([...claims, 'acr', 'amr'])] : [...claims],
+      ]),
+    ),
     scopes: supportedScopes(config),
     acrValues: [...config.acrValues],
     responseTypes: ['code', 'id_token', 'code id_token'],

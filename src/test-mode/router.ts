@@ -13,6 +13,7 @@ import { supportedScopes } from '../oidc/provider-config.js';
 import { mintTokens } from './mint-tokens.js';
 import { requireBearerToken } from '../http/bearer-token.js';
 import { MODE_RECORD } from '../storage/store-mode.js';
+import { nextLoginAuthSchema, queueNextLoginAuth } from './next-login-auth.js';
 
 export const TEST_API_PREFIX = '/_test';
 
@@ -128,6 +129,11 @@ export function createTestApiRouter(deps: {
 
   router.put('/users/:username/next-login-claims', async (ctx) => {
     await accounts.queueNextLoginClaims(ctx.params.username!, body(ctx, claimsSchema));
+    ctx.status = 204;
+  });
+
+  router.put('/users/:username/next-login-auth', async (ctx) => {
+    await queueNextLoginAuth(store, ctx.params.username!, body(ctx, nextLoginAuthSchema));
     ctx.status = 204;
   });
 

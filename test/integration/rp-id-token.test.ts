@@ -79,7 +79,7 @@ describe('ID tokens and claims (openid-client as the relying party)', () => {
       expect(tokens.claims()).toMatchObject({ aud: ES_CLIENT.client_id, sub: 'alice-0001' });
     });
 
-    it('carries iss, aud, sub, nonce, at_hash, auth_time and sid', async () => {
+    it('carries iss, aud, sub, nonce, at_hash, auth_time, amr and sid', async () => {
       const before = Math.floor(Date.now() / 1000);
       const { tokens, nonce } = await codeFlow(await web(), WEB.redirect_uris[0]);
       const claims = tokens.claims()!;
@@ -90,6 +90,7 @@ describe('ID tokens and claims (openid-client as the relying party)', () => {
         nonce,
         at_hash: atHash(tokens.access_token),
         auth_time: expect.any(Number),
+        amr: ['pwd'], // RFC 8176: how the user signed in
         sid: expect.any(String),
         iat: expect.any(Number),
         exp: expect.any(Number),

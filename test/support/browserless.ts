@@ -104,7 +104,12 @@ export async function signIn(
   ua: UserAgent,
   authorizationUrl: string,
   user: { username: string; password: string },
-  options: { consent?: 'allow' | 'deny'; method?: 'GET' | 'POST' } = { consent: 'allow' },
+  options: {
+    consent?: 'allow' | 'deny';
+    method?: 'GET' | 'POST';
+    /** Answers the second-factor page (`input[name=otp]`), when it comes. */
+    otp?: () => string;
+  } = { consent: 'allow' },
 ): Promise<URL> {
   // POST: the authorization request as a form post (OpenID Connect Core §3.1.2.1).
   const posted = new URL(authorizationUrl);
@@ -118,6 +123,9 @@ export async function signIn(
     if (/name="password"/.test(html)) {
       const { action, fields } = readForm(html, 0);
       ({ res, url } = await ua.submit(new URL(action, url).href, { ...fields, ...user }));
+    } else if (/name="otp"/.test(html) && options.otp) {
+      const { action, fields } = readForm(html, 0);
+      ({ res, url } = await ua.submit(new URL(action, url).href, { ...fields, otp: options.otp() }));
     } else if (/Allow access/.test(html)) {
       const { action, fields } = readForm(html, options.consent === 'deny' ? 1 : 0);
       ({ res, url } = await ua.submit(new URL(action, url).href, fields));

@@ -92,6 +92,8 @@ export const GENEROUS_RATE_LIMITS = {
   loginPerUsernameAndIp: generous,
   loginPerUsername: generous,
   loginPerIp: generous,
+  secondFactorPerUserAndIp: generous,
+  secondFactorPerUser: generous,
   clientAuthPerClientAndIp: generous,
   clientAuthPerClient: generous,
   clientAuthPerIp: generous,

@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { RunningGatehouse } from '../../src/gatehouse.js';
+import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { UserAgent, signIn } from '../support/browserless.js';
+import { redeemCode } from '../support/flows.js';
+import { totpCode } from '../support/totp.js';
+
+const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url));
+const WEB = TEST_CLIENTS.web;
+const DANA = { username: 'dana', password: 'dana-passw0rd-long' };
+
+describe('gatehouse-admin users enrol-totp, recovery-codes and reset-mfa', () => {
+  let redis: RedisServer;
+  let gh: RunningGatehouse;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    gh = await startTestGatehouse({ env: { REDIS_URL: redis.url } });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await redis?.destroy();
+  });
+
+  const admin = (args: string[], input?: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [ADMIN, ...args],
+        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(input ?? '');
+    });
+
+  /** Signs dana in; `otp` answers the code page (undefined: the page must not come). Returns the ID token's amr. */
+  async function signInDana(otp?: () => string) {
+    const verifier = randomBytes(32).toString('base64url');
+    const url = new URL(`${gh.issuer}/authorize`);
+    url.search = new URLSearchParams({
+      client_id: WEB.client_id,
+      response_type: 'code',
+      redirect_uri: WEB.redirect_uris[0],
+      scope: 'openid',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    let asked = 0;
+    const callback = await signIn(new UserAgent(gh.issuer), url.href, DANA, {
+      otp: () => {
+        asked += 1;
+        if (!otp) throw new Error('asked for a code');
+        return otp();
+      },
+    });
+    const tokens = await redeemCode(gh.issuer, callback.searchParams.get('code')!, verifier);
+    const idToken = JSON.parse(Buffer.from(tokens.body.id_token!.split('.')[1]!, 'base64url').toString());
+    return { amr: idToken.amr as string[], asked };
+  }
+
+  it('enrols an app, hands out recovery codes once, and resets; the server follows each step', async () => {
+    expect((await admin(['users', 'add', 'dana'], DANA.password)).code).toBe(0);
+    expect(await signInDana()).toEqual({ amr: ['pwd'], asked: 0 });
+
+    const enrolled = await admin(['users', 'enrol-totp', 'dana']);
+    expect(enrolled.code).toBe(0);
+    const secret = /^secret: ([A-Z2-7]{32})$/m.exec(enrolled.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(enrolled.stdout).toMatch(/^uri: otpauth:\/\/totp\/[^?]*dana\?/m);
+    expect(enrolled.stdout).toContain(`secret=${secret}`);
+    const audit = JSON.parse(enrolled.stderr.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(audit).toMatchObject({
+      audit: true,
+      event: 'mfa.totp_enrolled',
+      username: 'dana',
+      tool: 'gatehouse-admin',
+    });
+    expect(audit.time).toEqual(expect.any(Number));
+    expect(enrolled.stderr).not.toContain(secret!);
+    expect(await signInDana(() => totpCode(secret!, Date.now(), -1))).toEqual({
+      amr: ['pwd', 'otp', 'mfa'],
+      asked: 1,
+    });
+
+    const recovery = await admin(['users', 'recovery-codes', 'dana']);
+    expect(recovery.code).toBe(0);
+    const codes = recovery.stdout.match(/^[a-z2-9]{5}-[a-z2-9]{5}$/gm) ?? [];
+    expect(codes).toHaveLength(10);
+    expect(recovery.stderr).toContain('"event":"mfa.recovery_codes_replaced"');
+    for (const code of codes) expect(recovery.stderr).not.toContain(code);
+    expect(await signInDana(() => codes[0]!)).toEqual({ amr: ['pwd', 'otp', 'mfa'], asked: 1 });
+
+    const reset = await admin(['users', 'reset-mfa', 'dana']);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain('removed the second factors');
+    expect(reset.stderr).toContain('"event":"mfa.reset"');
+    expect(await signInDana()).toEqual({ amr: ['pwd'], asked: 0 });
+  });
+
+  it('answers an unknown user or a missing name with a usage error', async () => {
+    expect(await admin(['users', 'reset-mfa', 'nobody'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no user nobody'),
+    });
+    expect(await admin(['users', 'enrol-totp'])).toMatchObject({ code: 2 });
+  });
+});
