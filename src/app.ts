@@ -24,6 +24,9 @@ import { sendAwsError } from './aws/errors.js';
 import { underPrefix } from './http/under-prefix.js';
 import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
+import { createUpstreamRouter } from './upstreams/upstream-router.js';
+import { createOidcUpstream } from './upstreams/oidc-upstream.js';
+import { createUpstreamAccounts } from './upstreams/upstream-accounts.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
@@ -102,6 +105,21 @@ export function createApp(deps: AppDeps): Koa {
       config,
     });
     app.use(underPrefix(TEST_API_PREFIX, testApi.routes(), testApi.allowedMethods()));
+  }
+
+  if (config.upstreams.length) {
+    // Before the interaction pages: it sends hinted sign-ins straight to their upstream.
+    const upstreams = createUpstreamRouter({
+      providers,
+      config,
+      views,
+      store: deps.store,
+      upstreams: new Map(config.upstreams.map((u) => [u.id, createOidcUpstream(u)])),
+      accounts: createUpstreamAccounts({ store: deps.store, accounts: deps.accounts }),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
+    app.use(underPrefix('/upstream', upstreams.routes()));
+    app.use(underPrefix('/interaction', upstreams.routes()));
   }
 
   const interactions = createInteractionRouter(deps);

@@ -57,6 +57,13 @@ export function checkProductionSafety(config: Config): string[] {
       'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',
     );
   }
+  config.upstreams.forEach((upstream, i) => {
+    if (new URL(upstream.issuer).protocol !== 'https:' && !allowed('http-upstreams')) {
+      problems.push(
+        `upstreams.${i}.issuer: NODE_ENV=production signs people in only through https upstreams (or GATEHOUSE_ALLOW_INSECURE=http-upstreams)`,
+      );
+    }
+  });
   // A metrics port on a loopback address is private by placement; anything else needs the token.
   const privatePort = config.metricsPort !== undefined && isLoopback(config.metricsHost);
   if (config.metrics.enabled && !config.metricsToken && !privatePort && !allowed('open-metrics')) {

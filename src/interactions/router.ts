@@ -116,6 +116,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         abortAction: `/interaction/${uid}/abort`,
         csrf: csrf.tokenFor(uid),
         testMode,
+        // "Continue with <name>" buttons (src/upstreams/upstream-router.ts handles their form).
+        upstreams: config.upstreams.map(({ id, name }) => ({ id, name })),
+        upstreamAction: `/interaction/${uid}/upstream`,
         ...data,
       },
       status,

@@ -48,6 +48,8 @@ export function supportedScopes(config: Config): string[] {
   return [
     ...new Set([
       ...config.scopes,
+      // The `groups` scope releases the groups upstreams report (src/upstreams/).
+      ...(config.upstreams.some((u) => u.groupsClaim) ? ['groups'] : []),
       ...Object.values(config.resourceServers).flatMap((server) => server.scope.split(' ')),
     ]),
   ];
@@ -121,7 +123,12 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
     findAccount: createFindAccount(accounts),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: sessionCookies(config),
-    claims: Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
+    claims: {
+      ...(config.upstreams.some((u) => u.groupsClaim) ? { groups: ['groups'] } : {}),
+      ...Object.fromEntries(Object.entries(config.claims).map(([scope, claims]) => [scope, [...claims]])),
+    },
+    // upstream_hint picks the upstream identity provider to sign in through (src/upstreams/).
+    extraParams: config.upstreams.length ? ['upstream_hint'] : [],
     scopes: supportedScopes(config),
     acrValues: [...config.acrValues],
     responseTypes: ['code', 'id_token', 'code id_token'],

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The `upstreams` configuration key: identity providers people may sign in through instead of
+ * (or besides) Gatehouse's own users. Only `type: "oidc"` is implemented so far.
+ */
+
+/** A Gatehouse claim name an upstream claim is copied into; `sub` is Gatehouse's own and never mapped. */
+const claimName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.:-]*$/, 'not a claim name')
+  .refine((name) => name !== 'sub', 'sub is chosen by Gatehouse and cannot be mapped');
+
+const domain = z
+  .string()
+  .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'a lower-case domain name such as example.com')
+  .transform((d) => d.toLowerCase());
+
+export const oidcUpstreamSchema = z
+  .strictObject({
+    /** The path segment of `/upstream/<id>/callback` and the `idp` value; letters, digits, `-`, `_`. */
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'lower-case letters, digits, "-" and "_" (at most 40)'),
+    type: z.literal('oidc'),
+    /** Shown on the sign-in page as "Continue with <name>". */
+    name: z.string().min(1).max(60),
+    /** The upstream's issuer identifier; its discovery document is fetched from it. */
+    issuer: z.string().url(),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1).optional(),
+    /** private_key_jwt client authentication instead of a secret (a private JWK with `alg`). */
+    privateKeyJwk: z.record(z.string(), z.unknown()).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'not a valid scope token'))
+      .default(['openid', 'email', 'profile']),
+    /** Upstream claim → Gatehouse claim; only mapped claims are kept. */
+    claims: z
+      .record(z.string().min(1), claimName)
+      .default({ email: 'email', email_verified: 'email_verified', name: 'name' }),
+    /** The upstream claim holding the user's groups (released as `groups` under the `groups` scope). */
+    groupsClaim: z.string().min(1).optional(),
+    /** Only users whose (verified) email is in one of these domains may sign in; empty: anyone. */
+    allowedEmailDomains: z.array(domain).default([]),
+    /** A `login_hint` whose email domain is one of these goes straight to this upstream. */
+    domains: z.array(domain).default([]),
+    /** Link the first sign-in to an existing account with the same email, if the upstream says it is verified. */
+    linkByEmail: z.boolean().default(false),
+    /**
+     * Fetch the userinfo endpoint after the token response and merge its claims (the ID token's
+     * win). Many providers, oidc-provider among them, put scope claims such as `email` only there.
+     */
+    fetchUserinfo: z.boolean().default(true),
+    /** How long one request to the upstream may take. */
+    timeoutMs: z.number().int().min(100).max(60000).default(5000),
+  })
+  .refine((u) => !!u.clientSecret !== !!u.privateKeyJwk, {
+    path: ['clientSecret'],
+    message: 'give exactly one of clientSecret or privateKeyJwk',
+  })
+  .refine((u) => u.scopes.includes('openid'), { path: ['scopes'], message: 'must include openid' });
+
+export const upstreamsSchema = z
+  .array(oidcUpstreamSchema)
+  .default([])
+  .superRefine((upstreams, ctx) => {
+    const seen = new Set<string>();
+    upstreams.forEach((u, i) => {
+      if (seen.has(u.id))
+        ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate id "${u.id}"` });
+      seen.add(u.id);
+    });
+    const claimed = new Map<string, string>();
+    upstreams.forEach((u, i) =>
+      u.domains.forEach((d, j) => {
+        const other = claimed.get(d);
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'domains', j],
+            message: `"${d}" is already claimed by upstream "${other}"`,
+          });
+        claimed.set(d, u.id);
+      }),
+    );
+  });
+
+export type OidcUpstreamConfig = z.infer<typeof oidcUpstreamSchema>;
+export type UpstreamConfig = OidcUpstreamConfig;
