@@ -56,7 +56,10 @@ export function createOidcUpstream(config: OidcUpstreamConfig): OidcUpstream {
       : client.ClientSecretBasic(config.clientSecret!);
     const configuration = await client.discovery(new URL(config.issuer), config.clientId, undefined, auth, {
       timeout: Math.ceil(config.timeoutMs / 1000),
-      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+      // Non-repudiation checks: the ID token's signature is verified against the upstream's JWKS
+      // even though it came straight from the token endpoint (OpenID Connect Core §3.1.3.7 would
+      // allow skipping it over TLS; Gatehouse does not).
+      execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : [])],
     });
     configuration.timeout = Math.ceil(config.timeoutMs / 1000);
     return configuration;

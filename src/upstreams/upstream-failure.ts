@@ -46,6 +46,7 @@ export function describeUpstreamFailure(err: unknown, upstreamName: string): Ups
   const network =
     e.name === 'TimeoutError' ||
     e.name === 'AbortError' ||
+    e.code === 'OAUTH_TIMEOUT' ||
     (e.name === 'TypeError' && /fetch failed/i.test(e.message ?? '')) ||
     (err instanceof client.ResponseBodyError && err.status >= 500) ||
     (e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' &&

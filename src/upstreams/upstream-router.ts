@@ -35,6 +35,14 @@ interface PendingSignIn {
   outcome?: { accountId: string; amr?: string[] } | { failure: UpstreamFailure };
 }
 
+/** A callback whose state was already used (single use: a replayed or double-submitted answer). */
+const replayed = (): UpstreamFailure => ({
+  reason: 'replayed',
+  error: 'access_denied',
+  message: 'This sign-in answer was already used. Go back to the application and try again.',
+  detail: 'callback replayed',
+});
+
 const stateKey = (state: string) => `upstream-state:${state}`;
 const usedKey = (state: string) => `upstream-state-used:${state}`;
 
@@ -182,6 +190,11 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
     if (!upstream)
       throw new AppError(404, 'invalid_request', 'There is no such way to sign in.', 'unknown upstream');
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    if (state && (await store.getRecord(usedKey(state)))) {
+      const failure = replayed();
+      record(ctx, upstream.config.id, failure);
+      return renderFailure(ctx, failure);
+    }
     const pending = state ? await store.getRecord<PendingSignIn>(stateKey(state)) : undefined;
     if (!pending || pending.upstreamId !== upstream.config.id) {
       const failure: UpstreamFailure = {
@@ -194,12 +207,7 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
       return renderFailure(ctx, failure);
     }
     if (!(await store.setRecordIfAbsent(usedKey(state), true, ttl))) {
-      const failure: UpstreamFailure = {
-        reason: 'replayed',
-        error: 'access_denied',
-        message: 'This sign-in answer was already used. Go back to the application and try again.',
-        detail: 'callback replayed',
-      };
+      const failure = replayed();
       record(ctx, upstream.config.id, failure);
       return renderFailure(ctx, failure);
     }

@@ -102,7 +102,11 @@ describe.each(['memory', 'redis'] as const)(
     });
 
     it('goes straight to the upstream for upstream_hint and for a login_hint in a domain it claims', async () => {
-      for (const extra of [{ upstream_hint: 'corp' }, { login_hint: 'carol@CORP.example' }]) {
+      const straight: Record<string, string>[] = [
+        { upstream_hint: 'corp' },
+        { login_hint: 'carol@CORP.example' },
+      ];
+      for (const extra of straight) {
         const auth = await authorization(rp, extra);
         const ua = new UserAgent(pair.broker.issuer);
         const { url } = await ua.follow(auth.url);
@@ -114,7 +118,11 @@ describe.each(['memory', 'redis'] as const)(
         expect(sent.get('nonce')).toMatch(/^[\w-]{40,}$/);
       }
       // A login_hint in no claimed domain, or an unknown upstream_hint, shows the sign-in page.
-      for (const extra of [{ login_hint: 'carol@elsewhere.example' }, { upstream_hint: 'nope' }]) {
+      const shown: Record<string, string>[] = [
+        { login_hint: 'carol@elsewhere.example' },
+        { upstream_hint: 'nope' },
+      ];
+      for (const extra of shown) {
         const { url, res } = await new UserAgent(pair.broker.issuer).follow(
           (await authorization(rp, extra)).url,
         );
