@@ -50,7 +50,7 @@ export function describeUpstreamFailure(err: unknown, upstreamName: string): Ups
     (e.name === 'TypeError' && /fetch failed/i.test(e.message ?? '')) ||
     (err instanceof client.ResponseBodyError && err.status >= 500) ||
     (e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' &&
-      (e.cause as { status?: number } | undefined)?.status! >= 500);
+      ((e.cause as { status?: number } | undefined)?.status ?? 0) >= 500);
   if (network) {
     return {
       reason: 'unavailable',
