@@ -6,6 +6,7 @@ import type { Views } from '../http/views.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
+import { findUpstreamLogin } from '../accounts/upstream-logins.js';
 import {
   endSessionWithoutConfirmation,
   formAction,
@@ -120,7 +121,10 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
           )
         : store.adapter(name),
     clients: config.clients.map(toProviderClient),
-    findAccount: createFindAccount(accounts),
+    findAccount: createFindAccount(
+      accounts,
+      config.upstreams.length ? (sub, loginTs) => findUpstreamLogin(store, sub, loginTs) : undefined,
+    ),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: sessionCookies(config),
     claims: {

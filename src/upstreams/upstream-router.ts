@@ -15,6 +15,7 @@ import type { OidcUpstream } from './oidc-upstream.js';
 import { describeUpstreamFailure, type UpstreamFailure } from './upstream-failure.js';
 import { pickUpstreamForHints } from './upstream-hints.js';
 import { rfc8176Amr } from './rfc8176-amr.js';
+import { recordUpstreamLogin } from '../accounts/upstream-logins.js';
 
 export interface UpstreamRouterDeps {
   providers: ProviderRef;
@@ -259,9 +260,13 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
     await store.deleteRecord(stateKey(state));
     if ('failure' in pending.outcome) return renderFailure(ctx, pending.outcome.failure, interaction.uid);
     const { accountId, amr } = pending.outcome;
+    // The login time ties later ID tokens of this sign-in (its codes, refresh tokens) to the upstream: `idp`.
+    const loginTs = Math.floor(Date.now() / 1000);
+    const idpTtl = Math.max(config.ttl.session, config.ttl.refreshToken);
+    await recordUpstreamLogin(store, { sub: accountId, loginTs, upstreamId: pending.upstreamId }, idpTtl);
     await finish(ctx, {
       select_account: {},
-      login: { accountId, ...(amr ? { amr } : {}) },
+      login: { accountId, ts: loginTs, ...(amr ? { amr } : {}) },
     });
   });
 

@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { discover } from '../support/rp-client.js';
+import { codeFlow, discover } from '../support/rp-client.js';
 import { UserAgent } from '../support/browserless.js';
 import {
   signInThroughUpstream,
@@ -72,6 +72,19 @@ describe.each(['memory', 'redis'] as const)(
       });
       const again = await signInAs(UPSTREAM_USERS.carol);
       expect(again.claims.sub).toBe(first.claims.sub);
+    });
+
+    it('names the upstream in ID tokens as idp, also after a refresh; not for a local sign-in', async () => {
+      const { claims, tokens } = await signInAs(UPSTREAM_USERS.carol, 'corp', {
+        scope: 'openid offline_access',
+        prompt: 'consent',
+      });
+      expect(claims.idp).toBe('corp');
+      const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+      expect(refreshed.claims()?.idp).toBe('corp');
+      const local = await codeFlow(rp, redirectUri);
+      expect(local.tokens.claims()?.sub).toBe(TEST_USERS.alice.claims.sub);
+      expect(local.tokens.claims()?.idp).toBeUndefined();
     });
 
     it('never reuses one upstream identity across two upstreams', async () => {
@@ -160,7 +173,7 @@ describe.each(['memory', 'redis'] as const)(
     it('counts sign-ins through upstreams by upstream and result', async () => {
       const metrics = await (await fetch(`${pair.broker.issuer}/metrics`)).text();
       expect(metrics).toMatch(
-        /gatehouse_upstream_logins_total\{upstream="corp",result="success",reason="",worker="0"\} 6/,
+        /gatehouse_upstream_logins_total\{upstream="corp",result="success",reason="",worker="0"\} 7/,
       );
       expect(metrics).toMatch(
         /gatehouse_upstream_logins_total\{upstream="corp",result="failure",reason="denied",worker="0"\} 1/,
