@@ -87,6 +87,13 @@ describe.each(['memory', 'redis'] as const)(
       expect(local.tokens.claims()?.idp).toBeUndefined();
     });
 
+    it('authenticates to the upstream with private_key_jwt when given privateKeyJwk', async () => {
+      const { tokens, claims } = await signInAs(UPSTREAM_USERS.carol, 'corp-jwt');
+      expect(claims.idp).toBe('corp-jwt');
+      const info = await client.fetchUserInfo(rp, tokens.access_token, claims.sub);
+      expect(info.email).toBe('carol@corp.example');
+    });
+
     it('never reuses one upstream identity across two upstreams', async () => {
       const viaCorp = await signInAs(UPSTREAM_USERS.carol, 'corp');
       const viaOther = await signInAs(UPSTREAM_USERS.carol, 'corp-link');

@@ -161,6 +161,13 @@ describe('attacks on the upstream round trip (a fake upstream OP)', () => {
     await failsWith(ua, callback, 503, 'temporarily_unavailable', /did not answer in time/);
   });
 
+  it('fetched discovery once for all these sign-ins, and the JWKS again only for an unknown key', () => {
+    expect(fake.fetches.discovery).toBe(1);
+    // Once at the first ID token, and again when a token signed by another key failed to verify.
+    expect(fake.fetches.jwks).toBeLessThanOrEqual(3);
+    expect(fake.fetches.jwks).toBeGreaterThanOrEqual(1);
+  });
+
   it('never logs upstream tokens, codes or the client secret', async () => {
     const logs = logLines.join('');
     expect(logs).toContain('upstream.login.failure');

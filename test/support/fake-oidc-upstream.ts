@@ -14,6 +14,8 @@ export interface FakeOidcUpstream {
   mode: FakeIdTokenMode;
   /** Delay before answering the token request (to exceed Gatehouse's timeout). */
   tokenDelayMs: number;
+  /** How often discovery and the JWKS were fetched. */
+  fetches: { discovery: number; jwks: number };
   /** The ID tokens issued so far (the logs must never contain them). */
   issued: string[];
   close(): Promise<void>;
@@ -39,6 +41,7 @@ export async function startFakeOidcUpstream(sub = 'fake-user-1'): Promise<FakeOi
     mode: 'ok',
     tokenDelayMs: 0,
     issued: [],
+    fetches: { discovery: 0, jwks: 0 },
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
@@ -56,6 +59,7 @@ export async function startFakeOidcUpstream(sub = 'fake-user-1'): Promise<FakeOi
       res.end(JSON.stringify(body));
     };
     if (url.pathname === '/.well-known/openid-configuration') {
+      fake.fetches.discovery += 1;
       return json(200, {
         issuer,
         authorization_endpoint: `${issuer}/authorize`,
@@ -67,7 +71,10 @@ export async function startFakeOidcUpstream(sub = 'fake-user-1'): Promise<FakeOi
         code_challenge_methods_supported: ['S256'],
       });
     }
-    if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
+    if (url.pathname === '/jwks') {
+      fake.fetches.jwks += 1;
+      return json(200, { keys: [jwk] });
+    }
     if (url.pathname === '/authorize') {
       const code = randomBytes(16).toString('base64url');
       nonces.set(code, url.searchParams.get('nonce') ?? '');

@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair } from 'jose';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS, TEST_USERS } from './gatehouse.js';
 import { freePort } from './redis-server.js';
@@ -55,6 +56,10 @@ export async function startUpstreamPair(
   const [brokerPort, upstreamPort] = [await freePort(), await freePort()];
   const brokerIssuer = `http://localhost:${brokerPort}`;
   const upstreamIssuer = `http://127.0.0.1:${upstreamPort}`;
+  // The broker authenticates to the upstream with private_key_jwt as upstream "corp-jwt".
+  const keys = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = { ...(await exportJWK(keys.publicKey)), kid: 'broker-1', alg: 'ES256', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(keys.privateKey)), kid: 'broker-1', alg: 'ES256' };
   const upstream = await startTestGatehouse({
     port: upstreamPort,
     env: { ISSUER: upstreamIssuer },
@@ -78,6 +83,16 @@ export async function startUpstreamPair(
           token_endpoint_auth_method: 'client_secret_basic',
           scope: 'openid profile email groups',
         },
+        {
+          client_id: 'gatehouse-broker-jwt',
+          redirect_uris: [`${brokerIssuer}/upstream/corp-jwt/callback`],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'private_key_jwt',
+          token_endpoint_auth_signing_alg: 'ES256',
+          jwks: { keys: [publicJwk] },
+          scope: 'openid profile email',
+        },
       ],
     },
   });
@@ -98,6 +113,15 @@ export async function startUpstreamPair(
         upstreams: [
           { ...common, id: 'corp', name: 'Corp', domains: ['corp.example'], groupsClaim: 'groups' },
           { ...common, id: 'corp-link', name: 'Corp (linked)', linkByEmail: true },
+          {
+            ...common,
+            id: 'corp-jwt',
+            name: 'Corp (key)',
+            clientId: 'gatehouse-broker-jwt',
+            clientSecret: undefined,
+            privateKeyJwk: privateJwk,
+            scopes: ['openid', 'email', 'profile'],
+          },
         ],
         // The web app may ask for the groups scope here.
         clients: Object.values(TEST_CLIENTS).map((c) =>
