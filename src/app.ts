@@ -25,7 +25,7 @@ import { underPrefix } from './http/under-prefix.js';
 import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createUpstreamRouter } from './upstreams/upstream-router.js';
-import { createOidcUpstream } from './upstreams/oidc-upstream.js';
+import { createUpstream } from './upstreams/create-upstream.js';
 import { createUpstreamAccounts } from './upstreams/upstream-accounts.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
@@ -114,7 +114,7 @@ export function createApp(deps: AppDeps): Koa {
       config,
       views,
       store: deps.store,
-      upstreams: new Map(config.upstreams.map((u) => [u.id, createOidcUpstream(u)])),
+      upstreams: new Map(config.upstreams.map((u) => [u.id, createUpstream(u)])),
       accounts: createUpstreamAccounts({ store: deps.store, accounts: deps.accounts }),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     });

@@ -58,9 +58,11 @@ export function checkProductionSafety(config: Config): string[] {
     );
   }
   config.upstreams.forEach((upstream, i) => {
-    if (new URL(upstream.issuer).protocol !== 'https:' && !allowed('http-upstreams')) {
+    const [key, address] =
+      upstream.type === 'oidc' ? ['issuer', upstream.issuer] : ['baseUrl', upstream.baseUrl];
+    if (new URL(address).protocol !== 'https:' && !allowed('http-upstreams')) {
       problems.push(
-        `upstreams.${i}.issuer: NODE_ENV=production signs people in only through https upstreams (or GATEHOUSE_ALLOW_INSECURE=http-upstreams)`,
+        `upstreams.${i}.${key}: NODE_ENV=production signs people in only through https upstreams (or GATEHOUSE_ALLOW_INSECURE=http-upstreams)`,
       );
     }
   });

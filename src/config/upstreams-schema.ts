@@ -60,8 +60,45 @@ export const oidcUpstreamSchema = z
   })
   .refine((u) => u.scopes.includes('openid'), { path: ['scopes'], message: 'must include openid' });
 
+/**
+ * `type: "github"`: GitHub (or GitHub Enterprise Server at `baseUrl`) through OAuth 2.0. The
+ * account is GitHub's numeric user id; the email is the primary verified one from /user/emails.
+ */
+export const githubUpstreamSchema = z
+  .strictObject({
+    id: oidcUpstreamSchema.shape.id,
+    type: z.literal('github'),
+    name: z.string().min(1).max(60).default('GitHub'),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    /** github.com, or a GitHub Enterprise Server's address (its API then lives under /api/v3). */
+    baseUrl: z.string().url().default('https://github.com'),
+    /** Ask for the user's teams (scope read:org) and release them as `groups`, as `org:team` slugs. */
+    teams: z.boolean().default(false),
+    claims: z.record(z.string().min(1), claimName).default({
+      email: 'email',
+      email_verified: 'email_verified',
+      name: 'name',
+      preferred_username: 'preferred_username',
+      picture: 'picture',
+      profile: 'profile',
+    }),
+    allowedEmailDomains: oidcUpstreamSchema.shape.allowedEmailDomains,
+    domains: oidcUpstreamSchema.shape.domains,
+    linkByEmail: z.boolean().default(false),
+    timeoutMs: oidcUpstreamSchema.shape.timeoutMs,
+  })
+  .transform((u) => ({ ...u, groupsClaim: u.teams ? 'groups' : undefined }));
+
 export const upstreamsSchema = z
-  .array(oidcUpstreamSchema)
+  .array(
+    z.discriminatedUnion('type', [oidcUpstreamSchema, githubUpstreamSchema], {
+      error: (issue) =>
+        issue.code === 'invalid_union' && issue.note === 'No matching discriminator'
+          ? 'must be "oidc" or "github"'
+          : undefined,
+    }),
+  )
   .default([])
   .superRefine((upstreams, ctx) => {
     const seen = new Set<string>();
@@ -86,4 +123,5 @@ export const upstreamsSchema = z
   });
 
 export type OidcUpstreamConfig = z.infer<typeof oidcUpstreamSchema>;
-export type UpstreamConfig = OidcUpstreamConfig;
+export type GithubUpstreamConfig = z.infer<typeof githubUpstreamSchema>;
+export type UpstreamConfig = OidcUpstreamConfig | GithubUpstreamConfig;

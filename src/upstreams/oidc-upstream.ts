@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { importJWK } from 'jose';
-import type { OidcUpstreamConfig } from '../config/upstreams-schema.js';
+import type { OidcUpstreamConfig, UpstreamConfig } from '../config/upstreams-schema.js';
 
 /** What one authorization request to the upstream needs to remember until its callback. */
 export interface UpstreamRequest {
@@ -13,8 +13,9 @@ export interface UpstreamRequest {
 /** The upstream's verified answer: the ID token's (and, when configured, userinfo's) claims. */
 export type UpstreamClaims = Record<string, unknown> & { iss: string; sub: string };
 
-export interface OidcUpstream {
-  readonly config: OidcUpstreamConfig;
+/** An upstream identity provider as the sign-in round trip uses it (OpenID Connect or GitHub). */
+export interface Upstream {
+  readonly config: UpstreamConfig;
   /** Builds the authorization request (code flow, PKCE S256, fresh state and nonce). */
   begin(redirectUri: string): Promise<UpstreamRequest>;
   /**
@@ -38,7 +39,7 @@ const DISCOVERY_TTL_MS = 60 * 60 * 1000;
  * @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.2 (S256)
  */
-export function createOidcUpstream(config: OidcUpstreamConfig): OidcUpstream {
+export function createOidcUpstream(config: OidcUpstreamConfig): Upstream {
   let cached: { at: number; configuration: Promise<client.Configuration> } | undefined;
   // http:// issuers are refused in production unless GATEHOUSE_ALLOW_INSECURE=http-upstreams
   // (config/production-safety.ts); openid-client refuses them unless told.

@@ -47,6 +47,7 @@ export function describeUpstreamFailure(err: unknown, upstreamName: string): Ups
     e.name === 'TimeoutError' ||
     e.name === 'AbortError' ||
     e.code === 'OAUTH_TIMEOUT' ||
+    e.name === 'UpstreamUnavailable' ||
     (e.name === 'TypeError' && /fetch failed/i.test(e.message ?? '')) ||
     (err instanceof client.ResponseBodyError && err.status >= 500) ||
     (e.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' &&

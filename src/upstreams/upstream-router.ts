@@ -11,7 +11,7 @@ import type { Store } from '../storage/store.js';
 import { AppError } from '../http/app-error.js';
 import { createCsrf } from '../interactions/csrf.js';
 import type { UpstreamAccounts } from './upstream-accounts.js';
-import type { OidcUpstream } from './oidc-upstream.js';
+import type { Upstream } from './oidc-upstream.js';
 import { describeUpstreamFailure, type UpstreamFailure } from './upstream-failure.js';
 import { pickUpstreamForHints } from './upstream-hints.js';
 import { rfc8176Amr } from './rfc8176-amr.js';
@@ -22,7 +22,7 @@ export interface UpstreamRouterDeps {
   config: Config;
   views: Views;
   store: Store;
-  upstreams: ReadonlyMap<string, OidcUpstream>;
+  upstreams: ReadonlyMap<string, Upstream>;
   accounts: UpstreamAccounts;
   metrics?: Metrics;
 }
@@ -83,7 +83,7 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
   const log = (ctx: Context) => (ctx.state.log as Logger | undefined)?.child({ audit: true });
   const callbackUri = (id: string) => `${config.issuer}/upstream/${id}/callback`;
 
-  async function begin(ctx: Context, uid: string, upstream: OidcUpstream) {
+  async function begin(ctx: Context, uid: string, upstream: Upstream) {
     let request;
     try {
       request = await upstream.begin(callbackUri(upstream.config.id));
