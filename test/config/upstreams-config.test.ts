@@ -93,4 +93,26 @@ describe('configuration key upstreams', () => {
     expect(refusal(plain, optedIn)).toBe('');
     expect(refusal(plain)).toBe(''); // outside production
   });
+
+  it('fills in the defaults of a github upstream and refuses an http baseUrl in production', () => {
+    const github = { id: 'github', type: 'github', clientId: 'Iv1.x', clientSecret: 'secret' };
+    const [upstream] = loadConfig({ env: { PORT: '3000' }, overrides: { upstreams: [github] } }).upstreams;
+    expect(upstream).toMatchObject({
+      name: 'GitHub',
+      baseUrl: 'https://github.com',
+      teams: false,
+      linkByEmail: false,
+    });
+    expect(refusal([{ ...github, scopes: ['x'] }])).toContain('upstreams.0.scopes: unknown key');
+    expect(refusal([{ ...github, clientSecret: undefined }])).toContain('upstreams.0.clientSecret:');
+    const production = {
+      NODE_ENV: 'production',
+      GATEHOUSE_ALLOW_INSECURE:
+        'memory-store,default-cookie-keys,http-issuer,demo-accounts,plain-passwords,open-metrics',
+    };
+    expect(refusal([{ ...github, baseUrl: 'http://ghe.corp.example' }], production)).toContain(
+      'upstreams.0.baseUrl: NODE_ENV=production signs people in only through https upstreams (or GATEHOUSE_ALLOW_INSECURE=http-upstreams)',
+    );
+    expect(refusal([github], production)).toBe('');
+  });
 });

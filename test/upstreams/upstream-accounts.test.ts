@@ -9,6 +9,7 @@ import {
 } from '../../src/upstreams/upstream-accounts.js';
 import { pickUpstreamForHints } from '../../src/upstreams/upstream-hints.js';
 import { rfc8176Amr } from '../../src/upstreams/rfc8176-amr.js';
+import { githubApiUrl } from '../../src/upstreams/github-upstream.js';
 
 const upstream = (extra: Record<string, unknown> = {}) =>
   oidcUpstreamSchema.parse({
@@ -111,5 +112,12 @@ describe('rfc8176Amr', () => {
   it('keeps registered values only', () => {
     expect(rfc8176Amr(['pwd', 'mfa', 'custom', 'pwd', 3])).toEqual(['pwd', 'mfa']);
     expect(rfc8176Amr('pwd')).toEqual([]);
+  });
+});
+
+describe('githubApiUrl', () => {
+  it('is api.github.com for github.com and /api/v3 for GitHub Enterprise Server', () => {
+    expect(githubApiUrl('https://github.com')).toBe('https://api.github.com');
+    expect(githubApiUrl('https://ghe.corp.example/')).toBe('https://ghe.corp.example/api/v3');
   });
 });
