@@ -23,7 +23,14 @@ describe.each(['memory', 'redis'] as const)(
     beforeAll(async () => {
       if (kind === 'redis') redis = await startRedisServer();
       github = await startFakeGithub();
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logLines.push(chunk.toString());
+          done();
+        },
+      });
       gh = await startTestGatehouse({
+        logger: pino({ level: 'debug' }, sink),
         ...(redis ? { env: { REDIS_URL: redis.url } } : {}),
         overrides: {
           clients: Object.values(TEST_CLIENTS).map((c) =>
@@ -159,8 +166,12 @@ describe.each(['memory', 'redis'] as const)(
       expect(await forged.res.text()).toMatch(/expired or did not start here/);
     });
 
-    it('never logs GitHub access tokens', async () => {
+    it('never logs GitHub access tokens or the client secret; counts sign-ins by upstream', async () => {
       expect(github.issued.length).toBeGreaterThan(0);
+      const logs = logLines.join('');
+      expect(logs).toContain('upstream.login.success');
+      for (const token of github.issued) expect(logs).not.toContain(token);
+      expect(logs).not.toContain(github.clientSecret);
       const metrics = await (await fetch(`${gh.issuer}/metrics`)).text();
       expect(metrics).toMatch(/gatehouse_upstream_logins_total\{upstream="github",result="success"/);
     });
