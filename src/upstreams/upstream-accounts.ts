@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { readUpstreamLink, upstreamLinkKey, writeUpstreamLink } from '../accounts/upstream-links.js';
 import type { Store } from '../storage/store.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import { saveStoredUser, type StoredUser } from '../accounts/stored-accounts.js';
@@ -8,7 +9,7 @@ import type { UpstreamClaims } from './oidc-upstream.js';
 /**
  * Accounts of people who signed in through an upstream.
  *
- * Records: `upstream-link:<upstream id>:<sha256(iss, sub)>` → the Gatehouse `sub`; the account
+ * Records: the link (accounts/upstream-links.ts) names the Gatehouse `sub`; the account
  * itself is a stored user (accounts/stored-accounts.ts) with no password, named
  * `upstream:<upstream id>:<hash prefix>`, so it can sign in through its upstream only. The
  * Gatehouse `sub` is random and opaque: the upstream's `sub` is never reused, so two upstreams
@@ -32,9 +33,6 @@ export class UpstreamRefusal extends Error {
     super(userMessage);
   }
 }
-
-const linkKey = (upstreamId: string, iss: string, sub: string) =>
-  `upstream-link:${upstreamId}:${createHash('sha256').update(`${iss}\n${sub}`).digest('base64url')}`;
 
 /** The Gatehouse claims of an upstream identity: the configured mapping, then `groups`. */
 export function mapUpstreamClaims(upstream: UpstreamConfig, claims: UpstreamClaims): Record<string, unknown> {
@@ -71,9 +69,15 @@ export function createUpstreamAccounts(deps: { store: Store; accounts: AccountSt
           );
         }
       }
-      const key = linkKey(upstream.id, upstreamClaims.iss, upstreamClaims.sub);
+      const key = upstreamLinkKey(upstream.id, upstreamClaims.iss, upstreamClaims.sub);
       const claims = mapUpstreamClaims(upstream, upstreamClaims);
-      const existing = await store.getRecord<string>(key);
+      const linkTo = (sub: string) => ({
+        sub,
+        upstreamId: upstream.id,
+        upstreamSub: upstreamClaims.sub,
+        linkedAt: Math.floor(Date.now() / 1000),
+      });
+      const existing = (await readUpstreamLink(store, key))?.sub;
       if (existing) {
         const account = await accounts.findBySub(existing);
         const username = upstreamUsername(key);
@@ -86,7 +90,7 @@ export function createUpstreamAccounts(deps: { store: Store; accounts: AccountSt
       if (upstream.linkByEmail && email) {
         const account = await accounts.findByEmail(email);
         if (account) {
-          await store.setRecord(key, account.claims.sub);
+          await writeUpstreamLink(store, key, linkTo(account.claims.sub));
           return { sub: account.claims.sub, created: false, linked: true };
         }
       }
@@ -97,8 +101,8 @@ export function createUpstreamAccounts(deps: { store: Store; accounts: AccountSt
         claims: { ...claims, sub },
       };
       // Two first sign-ins at once: the first link wins and the other uses its account.
-      if (!existing && !(await store.setRecordIfAbsent(key, sub))) {
-        const winner = await store.getRecord<string>(key);
+      if (!existing && !(await writeUpstreamLink(store, key, linkTo(sub), true))) {
+        const winner = (await readUpstreamLink(store, key))?.sub;
         if (winner) return { sub: winner, created: false, linked: false };
       }
       await saveStoredUser(store, user);
