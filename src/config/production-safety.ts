@@ -58,6 +58,14 @@ export function checkProductionSafety(config: Config): string[] {
     );
   }
   config.upstreams.forEach((upstream, i) => {
+    if (upstream.type === 'ldap') {
+      if (upstream.url.startsWith('ldap://') && !upstream.startTls && !allowed('plain-ldap')) {
+        problems.push(
+          `upstreams.${i}.url: NODE_ENV=production sends passwords to a directory only over ldaps:// or with startTls (or GATEHOUSE_ALLOW_INSECURE=plain-ldap)`,
+        );
+      }
+      return;
+    }
     const [key, address] =
       upstream.type === 'oidc' ? ['issuer', upstream.issuer] : ['baseUrl', upstream.baseUrl];
     if (new URL(address).protocol !== 'https:' && !allowed('http-upstreams')) {

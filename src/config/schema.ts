@@ -284,6 +284,7 @@ export function insecureOptIns() {
     'open-metrics',
     'open-registration',
     'http-upstreams',
+    'plain-ldap',
     'test-mode-shared-store',
     'all',
   ] as const;

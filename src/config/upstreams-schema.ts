@@ -90,12 +90,69 @@ export const githubUpstreamSchema = z
   })
   .transform((u) => ({ ...u, groupsClaim: u.teams ? 'groups' : undefined }));
 
+/** `{username}` and `{dn}` in LDAP filters are replaced by RFC 4515-escaped values. */
+const ldapFilter = (placeholder: string) =>
+  z
+    .string()
+    .regex(/^\(.*\)$/, 'an LDAP filter in parentheses')
+    .refine((f) => f.includes(placeholder), `must contain ${placeholder}`);
+
+/**
+ * `type: "ldap"`: a directory checked with the username and password typed on Gatehouse's own
+ * sign-in page: a search (bound as `bindDn`) finds the user, then a bind as that user checks the
+ * password.
+ */
+export const ldapUpstreamSchema = z
+  .strictObject({
+    id: oidcUpstreamSchema.shape.id,
+    type: z.literal('ldap'),
+    name: z.string().min(1).max(60).default('Directory'),
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'an ldap:// or ldaps:// URL without a path'),
+    /** Upgrade an ldap:// connection with StartTLS before anything is sent. */
+    startTls: z.boolean().default(false),
+    bindDn: z.string().min(1),
+    bindPassword: z.string().min(1),
+    userSearch: z.strictObject({
+      baseDn: z.string().min(1),
+      filter: ldapFilter('{username}').default('(uid={username})'),
+      subAttribute: z.string().min(1).default('entryUUID'),
+      usernameAttribute: z.string().min(1).default('uid'),
+      emailAttribute: z.string().min(1).default('mail'),
+      nameAttribute: z.string().min(1).default('cn'),
+    }),
+    groupSearch: z
+      .strictObject({
+        baseDn: z.string().min(1),
+        filter: ldapFilter('{dn}').default('(member={dn})'),
+        nameAttribute: z.string().min(1).default('cn'),
+      })
+      .optional(),
+    /** Whether the directory's email addresses count as verified (for linkByEmail and allowedEmailDomains). */
+    emailVerified: z.boolean().default(false),
+    /** Which passwords the sign-in form checks: Gatehouse's own users first, the directory first, or the directory only. */
+    passwordOrder: z.enum(['local-first', 'ldap-first', 'ldap-only']).default('local-first'),
+    allowedEmailDomains: oidcUpstreamSchema.shape.allowedEmailDomains,
+    linkByEmail: z.boolean().default(false),
+    timeoutMs: oidcUpstreamSchema.shape.timeoutMs,
+  })
+  .transform((u) => ({
+    ...u,
+    claims: {
+      email: 'email',
+      email_verified: 'email_verified',
+      name: 'name',
+      preferred_username: 'preferred_username',
+    } as Record<string, string>,
+    groupsClaim: u.groupSearch ? 'groups' : undefined,
+    domains: [] as string[],
+  }));
+
 export const upstreamsSchema = z
   .array(
-    z.discriminatedUnion('type', [oidcUpstreamSchema, githubUpstreamSchema], {
+    z.discriminatedUnion('type', [oidcUpstreamSchema, githubUpstreamSchema, ldapUpstreamSchema], {
       error: (issue) =>
         issue.code === 'invalid_union' && issue.note === 'No matching discriminator'
-          ? 'must be "oidc" or "github"'
+          ? 'must be "oidc", "github" or "ldap"'
           : undefined,
     }),
   )
@@ -124,4 +181,8 @@ export const upstreamsSchema = z
 
 export type OidcUpstreamConfig = z.infer<typeof oidcUpstreamSchema>;
 export type GithubUpstreamConfig = z.infer<typeof githubUpstreamSchema>;
-export type UpstreamConfig = OidcUpstreamConfig | GithubUpstreamConfig;
+export type LdapUpstreamConfig = z.infer<typeof ldapUpstreamSchema>;
+export type UpstreamConfig = OidcUpstreamConfig | GithubUpstreamConfig | LdapUpstreamConfig;
+/** The upstreams people are sent to in their browser (a button each); LDAP uses the password form. */
+export type BrowserUpstreamConfig = OidcUpstreamConfig | GithubUpstreamConfig;
+export const isBrowserUpstream = (u: UpstreamConfig): u is BrowserUpstreamConfig => u.type !== 'ldap';

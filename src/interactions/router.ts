@@ -117,7 +117,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         csrf: csrf.tokenFor(uid),
         testMode,
         // "Continue with <name>" buttons (src/upstreams/upstream-router.ts handles their form).
-        upstreams: config.upstreams.map(({ id, name }) => ({ id, name })),
+        upstreams: config.upstreams.filter((u) => u.type !== 'ldap').map(({ id, name }) => ({ id, name })),
         upstreamAction: `/interaction/${uid}/upstream`,
         ...data,
       },

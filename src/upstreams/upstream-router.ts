@@ -9,6 +9,7 @@ import type { Views } from '../http/views.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../storage/store.js';
 import { AppError } from '../http/app-error.js';
+import { isBrowserUpstream } from '../config/upstreams-schema.js';
 import { createCsrf } from '../interactions/csrf.js';
 import type { UpstreamAccounts } from './upstream-accounts.js';
 import type { Upstream } from './oidc-upstream.js';
@@ -155,7 +156,7 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
     const interaction = await details(ctx);
     const target =
       interaction.uid === ctx.params.uid && interaction.prompt.name === 'login'
-        ? pickUpstreamForHints(config.upstreams, interaction.params)
+        ? pickUpstreamForHints(config.upstreams.filter(isBrowserUpstream), interaction.params)
         : undefined;
     if (!target) return next();
     await begin(ctx, interaction.uid, upstreams.get(target)!);

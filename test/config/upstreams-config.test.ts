@@ -55,7 +55,7 @@ describe('configuration key upstreams', () => {
       { ...corp, claims: { uid: 'sub' } },
     ],
     ['upstreams.0.domains.0: a lower-case domain name', { ...corp, domains: ['Corp.Example'] }],
-    ['upstreams.0.type: must be "oidc" or "github"', { ...corp, type: 'saml' }],
+    ['upstreams.0.type: must be "oidc", "github" or "ldap"', { ...corp, type: 'saml' }],
     ['upstreams.0.clientSecrt: unknown key', { ...corp, clientSecrt: 'typo' }],
     ['upstreams.0.timeoutMs:', { ...corp, timeoutMs: 10 }],
   ])(
