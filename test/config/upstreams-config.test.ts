@@ -115,4 +115,43 @@ describe('configuration key upstreams', () => {
     );
     expect(refusal([github], production)).toBe('');
   });
+
+  it('validates an ldap upstream and refuses ldap:// without startTls in production unless plain-ldap', () => {
+    const ldap = {
+      id: 'dir',
+      type: 'ldap',
+      url: 'ldap://ldap.corp.example',
+      bindDn: 'cn=reader,dc=corp',
+      bindPassword: 'secret',
+      userSearch: { baseDn: 'ou=people,dc=corp' },
+    };
+    const [upstream] = loadConfig({ env: { PORT: '3000' }, overrides: { upstreams: [ldap] } }).upstreams;
+    expect(upstream).toMatchObject({
+      name: 'Directory',
+      startTls: false,
+      passwordOrder: 'local-first',
+      emailVerified: false,
+      userSearch: { filter: '(uid={username})', subAttribute: 'entryUUID', emailAttribute: 'mail' },
+    });
+    expect(refusal([{ ...ldap, userSearch: { baseDn: 'x', filter: '(uid=bob)' } }])).toContain(
+      'upstreams.0.userSearch.filter: must contain {username}',
+    );
+    expect(refusal([{ ...ldap, url: 'http://ldap.corp.example' }])).toContain('upstreams.0.url:');
+    const production = {
+      NODE_ENV: 'production',
+      GATEHOUSE_ALLOW_INSECURE:
+        'memory-store,default-cookie-keys,http-issuer,demo-accounts,plain-passwords,open-metrics',
+    };
+    expect(refusal([ldap], production)).toContain(
+      'upstreams.0.url: NODE_ENV=production sends passwords to a directory only over ldaps:// or with startTls (or GATEHOUSE_ALLOW_INSECURE=plain-ldap)',
+    );
+    expect(refusal([{ ...ldap, startTls: true }], production)).toBe('');
+    expect(refusal([{ ...ldap, url: 'ldaps://ldap.corp.example' }], production)).toBe('');
+    expect(
+      refusal([ldap], {
+        ...production,
+        GATEHOUSE_ALLOW_INSECURE: `${production.GATEHOUSE_ALLOW_INSECURE},plain-ldap`,
+      }),
+    ).toBe('');
+  });
 });
