@@ -157,6 +157,7 @@ export const upstreamsSchema = z
     }),
   )
   .default([])
+  // Runs even when an entry has issues of its own (zod 4 keeps checking), so fields may be missing.
   .superRefine((upstreams, ctx) => {
     const seen = new Set<string>();
     upstreams.forEach((u, i) => {
@@ -166,7 +167,7 @@ export const upstreamsSchema = z
     });
     const claimed = new Map<string, string>();
     upstreams.forEach((u, i) =>
-      u.domains.forEach((d, j) => {
+      (u.domains ?? []).forEach((d, j) => {
         const other = claimed.get(d);
         if (other)
           ctx.addIssue({
