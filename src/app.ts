@@ -26,6 +26,11 @@ import { refuseUnimplementedMethods } from './http/methods.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createAccountRouter } from './account/router.js';
 import { configuredTotpSecrets, createFactors } from './mfa/factors.js';
+import { createUpstreamRouter } from './upstreams/upstream-router.js';
+import { createUpstream } from './upstreams/create-upstream.js';
+import { createDirectoryAccountStore } from './upstreams/directory-accounts.js';
+import { isBrowserUpstream } from './config/upstreams-schema.js';
+import { createUpstreamAccounts } from './upstreams/upstream-accounts.js';
 import { createDemoRouter } from './interactions/demo-router.js';
 import { DEMO_CLIENT_ID } from './config/production-safety.js';
 import { AWS_BASE_PATH, createAwsRouter } from './aws/router.js';
@@ -108,7 +113,35 @@ export function createApp(deps: AppDeps): Koa {
     app.use(underPrefix(TEST_API_PREFIX, testApi.routes(), testApi.allowedMethods()));
   }
 
-  const interactions = createInteractionRouter(deps);
+  // Upstream identity providers (src/upstreams/): browser round trips, and LDAP directories
+  // checked by the sign-in form.
+  const upstreamAccounts = createUpstreamAccounts({ store: deps.store, accounts: deps.accounts });
+  const browserUpstreams = config.upstreams.filter(isBrowserUpstream);
+  if (browserUpstreams.length) {
+    // Before the interaction pages: it sends hinted sign-ins straight to their upstream.
+    const upstreams = createUpstreamRouter({
+      providers,
+      config,
+      views,
+      store: deps.store,
+      upstreams: new Map(browserUpstreams.map((u) => [u.id, createUpstream(u)])),
+      accounts: upstreamAccounts,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
+    app.use(underPrefix('/upstream', upstreams.routes()));
+    app.use(underPrefix('/interaction', upstreams.routes()));
+  }
+  const directories = config.upstreams.filter((u) => u.type === 'ldap');
+  const formAccounts = directories.length
+    ? createDirectoryAccountStore(deps.accounts, {
+        directories,
+        accounts: upstreamAccounts,
+        logger,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      })
+    : deps.accounts;
+
+  const interactions = createInteractionRouter({ ...deps, accounts: formAccounts });
   app.use(underPrefix('/interaction', interactions.routes(), interactions.allowedMethods()));
 
   const account = createAccountRouter({

@@ -18,6 +18,9 @@ import {
 } from '../oidc/initial-access-tokens.js';
 import { revokeSessions } from './revoke-sessions.js';
 import { MFA_COMMANDS, runMfaCommand } from './mfa-commands.js';
+import { createAccountStore } from '../accounts/account-store.js';
+import { createStoredAccountStore } from '../accounts/stored-accounts.js';
+import { listUpstreamLinks, removeUpstreamLinks } from '../accounts/upstream-links.js';
 
 const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehouse-admin <command>)
 
@@ -36,6 +39,8 @@ const USAGE = `usage: npm run admin -- <command>   (in the Docker image: gatehou
   registration-tokens create [--label TEXT] [--trusted]   (prints the token once)
   registration-tokens list
   registration-tokens revoke ID
+  upstreams list USERNAME|SUB                 (the upstream identity providers linked to the account)
+  upstreams unlink USERNAME|SUB UPSTREAM_ID   (its next sign-in there creates or links an account anew)
   sessions revoke USERNAME [--all-grants]   (signs the user out everywhere; logout tokens sent)
   config check [FILE]
 
@@ -93,6 +98,7 @@ async function run(): Promise<number> {
   }
   const store = await openStore(config, pino({ level: 'warn' }, pino.destination(2)));
   try {
+    if (area === 'upstreams') return await manageUpstreamLinks(store, config, command, arg, positionals[3]);
     return await dispatch(store, area, command, arg, values, config);
   } finally {
     await store.close();
@@ -259,6 +265,33 @@ async function dispatch(
     default:
       return print(USAGE, 2);
   }
+}
+
+/** `upstreams list` and `upstreams unlink`: an account named by username (configured or stored) or by sub. */
+async function manageUpstreamLinks(
+  store: Store,
+  config: ReturnType<typeof loadConfig>,
+  command: string | undefined,
+  who: string | undefined,
+  upstreamId: string | undefined,
+): Promise<number> {
+  if (!who || (command !== 'list' && command !== 'unlink') || (command === 'unlink' && !upstreamId))
+    return print(
+      'gatehouse-admin: upstreams list USERNAME|SUB, or upstreams unlink USERNAME|SUB UPSTREAM_ID',
+      2,
+    );
+  const accounts = createStoredAccountStore(createAccountStore(config.users), store);
+  const sub = (await accounts.findByUsername(who))?.claims.sub ?? who;
+  if (command === 'list') {
+    const links = await listUpstreamLinks(store, sub);
+    // Upstream subjects come from the upstream: print them escaped.
+    const rows = links.map((l) => `${safe(l.upstreamId)}\t${safe(l.upstreamSub)}\tlinked ${iso(l.linkedAt)}`);
+    return print(rows.join('\n') || `(no upstreams linked to ${safe(sub)})`, 0);
+  }
+  const removed = await removeUpstreamLinks(store, sub, upstreamId!);
+  if (!removed)
+    return print(`gatehouse-admin: ${safe(sub)} is not linked to upstream ${safe(upstreamId!)}`, 1);
+  return print(`unlinked ${safe(sub)} from upstream ${safe(upstreamId!)}`, 0);
 }
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString();

@@ -62,6 +62,23 @@ export function checkProductionSafety(config: Config): string[] {
       'ISSUER: NODE_ENV=production needs an https issuer (terminate TLS at a proxy and set ISSUER=https://…, or GATEHOUSE_ALLOW_INSECURE=http-issuer)',
     );
   }
+  config.upstreams.forEach((upstream, i) => {
+    if (upstream.type === 'ldap') {
+      if (upstream.url.startsWith('ldap://') && !upstream.startTls && !allowed('plain-ldap')) {
+        problems.push(
+          `upstreams.${i}.url: NODE_ENV=production sends passwords to a directory only over ldaps:// or with startTls (or GATEHOUSE_ALLOW_INSECURE=plain-ldap)`,
+        );
+      }
+      return;
+    }
+    const [key, address] =
+      upstream.type === 'oidc' ? ['issuer', upstream.issuer] : ['baseUrl', upstream.baseUrl];
+    if (new URL(address).protocol !== 'https:' && !allowed('http-upstreams')) {
+      problems.push(
+        `upstreams.${i}.${key}: NODE_ENV=production signs people in only through https upstreams (or GATEHOUSE_ALLOW_INSECURE=http-upstreams)`,
+      );
+    }
+  });
   // A metrics port on a loopback address is private by placement; anything else needs the token.
   const privatePort = config.metricsPort !== undefined && isLoopback(config.metricsHost);
   if (config.metrics.enabled && !config.metricsToken && !privatePort && !allowed('open-metrics')) {

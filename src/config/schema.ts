@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RedisSettings } from './redis-url.js';
 import { allowedRedirectUriProblem } from './allowed-redirect-uris.js';
+import { upstreamsSchema } from './upstreams-schema.js';
 
 /**
  * The schema of Gatehouse's configuration: `config/default.json`, with the file named by
@@ -295,6 +296,8 @@ export const fileConfigSchema = z.strictObject({
       })
       .refine((t) => !!t.jwks !== !!t.jwks_uri, 'give exactly one of jwks or jwks_uri'),
   ),
+  /** Upstream identity providers people may sign in through (src/upstreams/, README "Upstream identity providers"). */
+  upstreams: upstreamsSchema,
   allowInsecure: z.array(z.enum(insecureOptIns())),
 });
 
@@ -313,6 +316,8 @@ export function insecureOptIns() {
     'http-issuer',
     'open-metrics',
     'open-registration',
+    'http-upstreams',
+    'plain-ldap',
     'test-mode-shared-store',
     'all',
   ] as const;

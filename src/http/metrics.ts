@@ -48,6 +48,12 @@ export function createMetrics() {
       labelNames: ['method', 'result'],
       registers,
     }),
+    upstreamLogins: new Counter({
+      name: 'gatehouse_upstream_logins_total',
+      help: 'Sign-ins through upstream identity providers by upstream, result and failure reason',
+      labelNames: ['upstream', 'result', 'reason'],
+      registers,
+    }),
     rateLimited: new Counter({
       name: 'gatehouse_rate_limited_total',
       help: 'Requests refused by a rate limit',

@@ -134,6 +134,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         abortAction: `/interaction/${uid}/abort`,
         csrf: csrf.tokenFor(uid),
         testMode,
+        // "Continue with <name>" buttons (src/upstreams/upstream-router.ts handles their form).
+        upstreams: config.upstreams.filter((u) => u.type !== 'ldap').map(({ id, name }) => ({ id, name })),
+        upstreamAction: `/interaction/${uid}/upstream`,
         ...data,
       },
       status,

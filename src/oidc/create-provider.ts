@@ -13,6 +13,7 @@ import { createDeviceFlow, requireDeviceSession } from './device-flow.js';
 import { conformErrors } from './conform-errors.js';
 import {
   addAtHashAtTokenEndpoint,
+  addIdpToIdTokens,
   includeSidForAllClients,
   interceptClientAuthentication,
   makeReplayDetectionAtomic,
@@ -59,6 +60,7 @@ export function createProvider(deps: ProviderDeps) {
   // Host and protocol are pinned to the issuer's by the host app (http/pin-issuer.ts).
   provider.proxy = true;
   addAtHashAtTokenEndpoint(provider.IdToken);
+  if (deps.config.upstreams.length) addIdpToIdTokens(provider.IdToken);
   includeSidForAllClients(provider.Client);
   refuseUnregisteredResponseTypes(provider.Client);
   sendBackchannelLogoutsInBackground(provider.Client, backchannelLogout.schedule);

@@ -72,6 +72,23 @@ export function addAtHashAtTokenEndpoint(IdToken: { prototype: unknown }): void 
 }
 
 /**
+ * Puts `idp` (the upstream identity provider that signed the user in, README "Upstream identity
+ * providers") in every ID token whose account claims carry it: findAccount returns it for the
+ * `id_token` use only, and oidc-provider would otherwise mask it out as no scope names it.
+ */
+export function addIdpToIdTokens(IdToken: { prototype: unknown }): void {
+  const proto = IdToken.prototype as IdTokenInstance & { issue(options?: { use?: string }): Promise<string> };
+  const issue = proto.issue;
+  proto.issue = function issueWithIdp(this: IdTokenInstance, options?: { use?: string }) {
+    const idp = this.available?.idp;
+    if (options?.use === 'idtoken' && typeof idp === 'string' && this.extra?.idp === undefined) {
+      this.set('idp', idp);
+    }
+    return issue.call(this as never, options);
+  };
+}
+
+/**
  * Puts `sid` in every ID token. oidc-provider includes it only for clients registered for
  * back-channel logout (Client#includeSid); the session id is also what RP-initiated and
  * front-channel logout use, and relying parties rely on it to tie tokens to a session.

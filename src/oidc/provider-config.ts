@@ -6,6 +6,7 @@ import type { Views } from '../http/views.js';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 import { createFindAccount } from './find-account.js';
+import { findUpstreamLogin } from '../accounts/upstream-logins.js';
 import {
   endSessionWithoutConfirmation,
   formAction,
@@ -51,6 +52,8 @@ export function supportedScopes(config: Config): string[] {
   return [
     ...new Set([
       ...config.scopes,
+      // The `groups` scope releases the groups upstreams report (src/upstreams/).
+      ...(config.upstreams.some((u) => u.groupsClaim) ? ['groups'] : []),
       ...Object.values(config.resourceServers).flatMap((server) => server.scope.split(' ')),
     ]),
   ];
@@ -125,16 +128,24 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
         : store.adapter(name),
     // The configured clients, and the account page's own (src/oidc/account-client.ts).
     clients: [...config.clients.map(toProviderClient), accountClient(config.issuer)],
-    findAccount: createFindAccount(accounts),
+    findAccount: createFindAccount(
+      accounts,
+      config.upstreams.length ? (sub, loginTs) => findUpstreamLogin(store, sub, loginTs) : undefined,
+    ),
     jwks: keys.jwks as Configuration['jwks'],
     cookies: sessionCookies(config),
     // ID tokens say how the user signed in: `amr` (RFC 8176) and `acr` ride with the openid scope.
-    claims: Object.fromEntries(
-      Object.entries(config.claims).map(([scope, claims]) => [
-        scope,
-        scope === 'openid' ? [...new Set([...claims, 'acr', 'amr'])] : [...claims],
-      ]),
-    ),
+    claims: {
+      ...(config.upstreams.some((u) => u.groupsClaim) ? { groups: ['groups'] } : {}),
+      ...Object.fromEntries(
+        Object.entries(config.claims).map(([scope, claims]) => [
+          scope,
+          scope === 'openid' ? [...new Set([...claims, 'acr', 'amr'])] : [...claims],
+        ]),
+      ),
+    },
+    // upstream_hint picks the upstream identity provider to sign in through (src/upstreams/).
+    extraParams: config.upstreams.length ? ['upstream_hint'] : [],
     scopes: supportedScopes(config),
     acrValues: [...config.acrValues],
     responseTypes: ['code', 'id_token', 'code id_token'],

@@ -283,7 +283,7 @@ describe('loadConfig', () => {
       ],
       [
         { GATEHOUSE_ALLOW_INSECURE: 'memory-store,everything' },
-        'GATEHOUSE_ALLOW_INSECURE: unknown value "everything" (expected memory-store, dev-keys, plain-passwords, demo-accounts, default-cookie-keys, http-issuer, open-metrics, open-registration, test-mode-shared-store, all)',
+        'GATEHOUSE_ALLOW_INSECURE: unknown value "everything" (expected memory-store, dev-keys, plain-passwords, demo-accounts, default-cookie-keys, http-issuer, open-metrics, open-registration, http-upstreams, plain-ldap, test-mode-shared-store, all)',
       ],
     ])('%j', (env, message) => {
       expect(configError(env).message).toBe(message);

@@ -107,6 +107,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** A logger to read what Gatehouse logs (default: its own, at TEST_LOG_LEVEL or silent). */
   logger?: Logger;
+  /** The port to listen on (default: a free one). */
+  port?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export interface StartOptions {
  */
 export async function startTestGatehouse(options: StartOptions = {}): Promise<RunningGatehouse> {
   return startGatehouse({
-    port: 0,
+    port: options.port ?? 0,
     host: '127.0.0.1',
     logger: options.logger,
     env: { NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env },
