@@ -6,6 +6,11 @@ export interface Account {
   username: string;
   /** Every claim of the user, `sub` included; release per scope is the provider's job. */
   claims: Readonly<Record<string, unknown>> & { sub: string };
+  /**
+   * Set by `authenticate` when an upstream (an LDAP directory) checked the password: its id,
+   * which ID tokens of this sign-in carry as `idp` (src/accounts/upstream-logins.ts).
+   */
+  upstreamId?: string;
 }
 
 export interface AccountStore {

@@ -19,3 +19,11 @@ export function recordUpstreamLogin(
 export function findUpstreamLogin(store: Store, sub: string, loginTs: number): Promise<string | undefined> {
   return store.getRecord<string>(key(sub, loginTs));
 }
+
+/**
+ * How long the record is kept: as long as the session or a refresh token of the sign-in may
+ * still lead to an ID token.
+ */
+export function upstreamLoginTtl(ttl: { session: number; refreshToken: number }): number {
+  return Math.max(ttl.session, ttl.refreshToken);
+}

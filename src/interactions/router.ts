@@ -22,6 +22,7 @@ import { createSecondFactorStep } from './second-factor.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.js';
 import { requiresMfa } from '../oidc/client-rights.js';
 import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
+import { recordUpstreamLogin, upstreamLoginTtl } from '../accounts/upstream-logins.js';
 
 export interface InteractionDeps {
   providers: ProviderRef;
@@ -280,32 +281,52 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     // Only this address's budget: the one across addresses keeps counting others' guesses.
     if (userKey) await rateLimits.reset('loginPerUsernameAndIp', budgetKey(userKey, ctx.ip));
     const queued = testMode ? await takeNextLoginAuth(deps.store, username) : undefined;
-    if (queued) return completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
+    const upstreamId = account.upstreamId;
+    if (queued) return completeLogin(ctx, interaction, account.claims.sub, ['test'], { queued, upstreamId });
     const amr = [testMode ? 'test' : 'pwd'];
     const { client, clientName } = await describeClient(interaction.params.client_id);
     const required = { mfa: !testMode && requiresMfa(client, config.mfa.policy), account: account.username };
     if (
-      await secondFactor.begin(ctx, interaction.uid, { sub: account.claims.sub, amr, clientName }, required)
+      await secondFactor.begin(
+        ctx,
+        interaction.uid,
+        { sub: account.claims.sub, amr, clientName, ...(upstreamId ? { upstreamId } : {}) },
+        required,
+      )
     )
       return;
-    await completeLogin(ctx, interaction, account.claims.sub, amr);
+    await completeLogin(ctx, interaction, account.claims.sub, amr, { upstreamId });
   });
 
   /**
    * Ends the login prompt as `accountId` with these `amr` values (and a supported requested `acr`);
-   * in test mode `queued` (the test API's next-login-auth) says instead what happened.
+   * in test mode `queued` (the test API's next-login-auth) says instead what happened. With
+   * `upstreamId` (the directory that checked the password), the sign-in is recorded under its
+   * login time so that ID tokens of it carry `idp`, as for the upstreams' own pages.
    */
   async function completeLogin(
     ctx: Context,
     interaction: { params: Record<string, unknown> },
     accountId: string,
     amr: string[],
-    queued?: NextLoginAuth,
+    options: { queued?: NextLoginAuth | undefined; upstreamId?: string | undefined } = {},
   ) {
+    const { queued, upstreamId } = options;
     const requestedAcr =
       typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
     const acr = queued?.acr ?? requestedAcr.find((value) => config.acrValues.includes(value));
-    const login = { accountId, amr: queued?.amr ?? amr, ...(acr ? { acr } : {}) };
+    let ts: number | undefined;
+    if (upstreamId) {
+      ts = Math.floor(Date.now() / 1000);
+      const login = { sub: accountId, loginTs: ts, upstreamId };
+      await recordUpstreamLogin(deps.store, login, upstreamLoginTtl(config.ttl));
+    }
+    const login = {
+      accountId,
+      amr: queued?.amr ?? amr,
+      ...(acr ? { acr } : {}),
+      ...(ts === undefined ? {} : { ts }),
+    };
     await finish(ctx, { select_account: {}, login }, false);
   }
 
@@ -313,7 +334,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     form,
     details,
     requireCsrf,
-    completeLogin: (ctx, sub, amr) => details(ctx).then((i) => completeLogin(ctx, i, sub, amr)),
+    completeLogin: (ctx, sub, amr, upstreamId) =>
+      details(ctx).then((i) => completeLogin(ctx, i, sub, amr, { upstreamId })),
   });
 
   /**
@@ -330,7 +352,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       const account = await accounts.authenticate(hint, '');
       if (!account) return false;
       const queued = await takeNextLoginAuth(deps.store, hint);
-      await completeLogin(ctx, interaction, account.claims.sub, ['test'], queued);
+      await completeLogin(ctx, interaction, account.claims.sub, ['test'], {
+        queued,
+        upstreamId: account.upstreamId,
+      });
       return true;
     }
     if (prompt.name === 'consent' && !interaction.deviceCode) {

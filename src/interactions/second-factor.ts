@@ -16,6 +16,8 @@ interface PendingSignIn {
   /** RFC 8176 methods of the first step (`pwd`, or `test` in test mode). */
   amr: string[];
   clientName: string;
+  /** The upstream (an LDAP directory) that checked the password, for the ID tokens' `idp`. */
+  upstreamId?: string;
   /** Set when the user has no second factor but must have one: the app being set up. */
   enrol?: { secret: string; account: string; confirmed?: boolean };
 }
@@ -37,8 +39,8 @@ export interface SecondFactorHooks {
   form: Middleware;
   details(ctx: Context): Promise<{ uid: string; prompt: { name: string }; params: Record<string, unknown> }>;
   requireCsrf(ctx: Context, uid: string): void;
-  /** Ends the login prompt as `sub`, with these RFC 8176 `amr` values. */
-  completeLogin(ctx: Context, sub: string, amr: string[]): Promise<void>;
+  /** Ends the login prompt as `sub`, with these RFC 8176 `amr` values (and the `idp` upstream, if any). */
+  completeLogin(ctx: Context, sub: string, amr: string[], upstreamId?: string): Promise<void>;
 }
 
 const pendingKey = (uid: string) => `mfa-pending:${uid}`;
@@ -202,7 +204,7 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
         log?.info({ event: 'mfa.success', sub: pending.sub, method, clientId }, 'second factor accepted');
         await store.deleteRecord(pendingKey(interaction.uid));
         await rateLimits.reset('secondFactorPerUserAndIp', budgetKey(pending.sub, ctx.ip));
-        await hooks.completeLogin(ctx, pending.sub, [...pending.amr, 'otp', 'mfa']);
+        await hooks.completeLogin(ctx, pending.sub, [...pending.amr, 'otp', 'mfa'], pending.upstreamId);
       });
 
       // After enrolling during sign-in and seeing the recovery codes: the sign-in ends, two factors strong.
@@ -219,7 +221,7 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
           );
         }
         await store.deleteRecord(pendingKey(interaction.uid));
-        await hooks.completeLogin(ctx, pending.sub, [...pending.amr, 'otp', 'mfa']);
+        await hooks.completeLogin(ctx, pending.sub, [...pending.amr, 'otp', 'mfa'], pending.upstreamId);
       });
     },
   };

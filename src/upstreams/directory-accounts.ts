@@ -9,7 +9,8 @@ import { DirectoryUnavailable, verifyDirectoryPassword } from './ldap-directory.
  * The account store the sign-in form uses when LDAP upstreams are configured: the username and
  * password are checked against Gatehouse's own users and the directories in the order the first
  * LDAP upstream's `passwordOrder` says. A directory user gets an account like any upstream user
- * (upstream-accounts.ts). A directory that cannot be asked counts as a failed check (and is logged
+ * (upstream-accounts.ts), marked with the directory's upstream id (so that its ID tokens carry
+ * `idp`). A directory that cannot be asked counts as a failed check (and is logged
  * and counted), never as a success.
  */
 export function createDirectoryAccountStore(
@@ -27,7 +28,8 @@ export function createDirectoryAccountStore(
         if (!claims) continue;
         const { sub } = await deps.accounts.resolve(directory, claims);
         count(directory.id, 'success');
-        return local.findBySub(sub);
+        const account = await local.findBySub(sub);
+        return account && { ...account, upstreamId: directory.id };
       } catch (err) {
         const reason = err instanceof UpstreamRefusal ? err.reason : 'unavailable';
         if (!(err instanceof UpstreamRefusal) && !(err instanceof DirectoryUnavailable)) throw err;

@@ -16,7 +16,7 @@ import type { Upstream } from './oidc-upstream.js';
 import { describeUpstreamFailure, type UpstreamFailure } from './upstream-failure.js';
 import { pickUpstreamForHints } from './upstream-hints.js';
 import { rfc8176Amr } from './rfc8176-amr.js';
-import { recordUpstreamLogin } from '../accounts/upstream-logins.js';
+import { recordUpstreamLogin, upstreamLoginTtl } from '../accounts/upstream-logins.js';
 
 export interface UpstreamRouterDeps {
   providers: ProviderRef;
@@ -263,7 +263,7 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
     const { accountId, amr } = pending.outcome;
     // The login time ties later ID tokens of this sign-in (its codes, refresh tokens) to the upstream: `idp`.
     const loginTs = Math.floor(Date.now() / 1000);
-    const idpTtl = Math.max(config.ttl.session, config.ttl.refreshToken);
+    const idpTtl = upstreamLoginTtl(config.ttl);
     await recordUpstreamLogin(store, { sub: accountId, loginTs, upstreamId: pending.upstreamId }, idpTtl);
     await finish(ctx, {
       select_account: {},

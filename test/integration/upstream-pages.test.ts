@@ -5,6 +5,8 @@ import {
   CreateTokenCommand,
 } from '@aws-sdk/client-sso-oidc';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import * as client from 'openid-client';
+import type { RunningGatehouse } from '../../src/gatehouse.js';
 import {
   authorizeUrl,
   launchBrowser,
@@ -13,9 +15,12 @@ import {
   signInOnPage,
   submitForm,
 } from '../support/browser.js';
-import { FAST_DEVICE_FLOW, TEST_CLIENTS } from '../support/gatehouse.js';
+import { FAST_DEVICE_FLOW, startTestGatehouse, TEST_CLIENTS, TEST_USERS } from '../support/gatehouse.js';
 import { basicAuth } from '../support/flows.js';
 import { startUpstreamPair, UPSTREAM_USERS, type UpstreamPair } from '../support/upstream-op.js';
+import { startFakeGithub, type FakeGithub } from '../support/fake-github.js';
+import { DIRECTORY_PEOPLE, ldapUpstream, startSlapd, type Slapd } from '../support/slapd.js';
+import { discover } from '../support/rp-client.js';
 
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -111,5 +116,125 @@ describe('signing in through an upstream in a browser', () => {
     } finally {
       sso.destroy();
     }
+  });
+});
+
+describe('signing in through the GitHub preset and an LDAP directory in a browser', () => {
+  const web = TEST_CLIENTS.web;
+  let github: FakeGithub;
+  let slapd: Slapd;
+  let gh: RunningGatehouse;
+  let rp: client.Configuration;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    github = await startFakeGithub();
+    github.user = {
+      id: 2002,
+      login: 'hubot',
+      name: 'Hubot Browser',
+      emails: [{ email: 'hubot@github.example', primary: true, verified: true }],
+      teams: [],
+    };
+    slapd = await startSlapd(DIRECTORY_PEOPLE, []);
+    gh = await startTestGatehouse({
+      overrides: {
+        upstreams: [
+          {
+            id: 'github',
+            type: 'github',
+            clientId: github.clientId,
+            clientSecret: github.clientSecret,
+            baseUrl: github.baseUrl,
+          },
+          ldapUpstream(slapd.url),
+        ],
+      },
+    });
+    rp = await discover(gh.issuer, web, client.ClientSecretBasic(web.client_secret));
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await gh?.stop();
+    await slapd?.stop();
+    await github?.close();
+  });
+  beforeEach(async () => {
+    context = await newContext(browser);
+    page = await context.newPage();
+  });
+  afterEach(() => context?.close());
+
+  /** An authorization request built by openid-client, and how to redeem the code it leads to. */
+  async function request() {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(rp, {
+      redirect_uri: web.redirect_uris[0],
+      scope: 'openid profile email',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    /** Redeems the code; returns the ID token's claims and the userinfo answer. */
+    const redeem = async (landed: URL) => {
+      const tokens = await client.authorizationCodeGrant(rp, landed, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+      });
+      const claims = tokens.claims()!;
+      return { claims, userinfo: await client.fetchUserInfo(rp, tokens.access_token, claims.sub) };
+    };
+    return { url: url.href, redeem };
+  }
+
+  /** Runs `action`, then allows the client on the consent page; returns where the RP was reached. */
+  const allowAtRp = (action: () => Promise<unknown>) =>
+    redirectToRp(page, async () => {
+      await action();
+      expect(await page.textContent('h1')).toBe('Allow access?');
+      await submitForm(page, 'button:has-text("Allow")');
+    });
+
+  it('signs in with the "Continue with GitHub" button and ends at the RP with a code', async () => {
+    const { url, redeem } = await request();
+    await page.goto(url);
+    const button = page.locator('button[name=upstream][value=github]');
+    expect((await button.textContent())?.trim()).toBe('Continue with GitHub');
+    // An LDAP upstream has no button: the directory is asked through the password form.
+    expect(await page.locator('button[name=upstream][value=dir]').count()).toBe(0);
+    const landed = await allowAtRp(() => submitForm(page, 'button[name=upstream][value=github]'));
+    expect(landed.origin + landed.pathname).toBe(web.redirect_uris[0]);
+    const { claims, userinfo } = await redeem(landed);
+    expect(claims.sub).toMatch(/^u_[\w-]{24}$/);
+    expect(claims.idp).toBe('github');
+    expect(userinfo).toMatchObject({ name: 'Hubot Browser', email: 'hubot@github.example' });
+    expect(github.issued.length).toBeGreaterThan(0);
+  });
+
+  it('signs a directory user in on the password form and ends at the RP with a code', async () => {
+    const { url, redeem } = await request();
+    await page.goto(url);
+    const dana = DIRECTORY_PEOPLE.find((p) => p.uid === 'dana')!;
+    const landed = await allowAtRp(() => signInOnPage(page, { username: dana.uid, password: dana.password }));
+    const { claims, userinfo } = await redeem(landed);
+    expect(claims.sub).toMatch(/^u_[\w-]{24}$/);
+    expect(claims).toMatchObject({ idp: 'dir', amr: ['pwd'] });
+    expect(userinfo).toMatchObject({ preferred_username: 'dana', name: dana.cn, email: dana.mail });
+  });
+
+  it('still signs local users in on the same form, without idp', async () => {
+    const { url, redeem } = await request();
+    await page.goto(url);
+    const landed = await allowAtRp(() => signInOnPage(page, TEST_USERS.alice));
+    const { claims } = await redeem(landed);
+    expect(claims.sub).toBe(TEST_USERS.alice.claims.sub);
+    expect(claims.idp).toBeUndefined();
   });
 });
