@@ -88,6 +88,7 @@ describe('the second-factor page in Chromium', () => {
     const page = await openPage();
     await page.goto(authorizeUrl(gh.issuer));
     await signInOnPage(page, user(3));
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'otp');
     // Focus is already in the field: type a wrong code and press Enter.
     await page.keyboard.type('000000');
     await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
@@ -104,6 +105,8 @@ describe('the second-factor page in Chromium', () => {
     const page = await openPage();
     await page.goto(authorizeUrl(gh.issuer));
     await signInOnPage(page, user(4));
+    // autofocus lands on the code field once the page is ready; Tab from there, not from the page.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'otp');
     await page.keyboard.press('Tab'); // Continue
     await page.keyboard.press('Tab'); // Cancel
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Cancel');
