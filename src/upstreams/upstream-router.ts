@@ -162,7 +162,8 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
     await begin(ctx, interaction.uid, upstreams.get(target)!);
   });
 
-  router.post('/interaction/:uid/upstream', form, async (ctx) => {
+  /** The interaction a form on its page was posted to, and the form, once its anti-CSRF field checks out. */
+  async function postedForm(ctx: Context) {
     const interaction = await details(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (interaction.uid !== ctx.params.uid || !csrf.verify(interaction.uid, body.csrf)) {
@@ -173,6 +174,11 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
         'csrf token missing or wrong',
       );
     }
+    return { interaction, body };
+  }
+
+  router.post('/interaction/:uid/upstream', form, async (ctx) => {
+    const { interaction, body } = await postedForm(ctx);
     if (interaction.prompt.name !== 'login' && interaction.prompt.name !== 'select_account') {
       throw new AppError(
         400,
@@ -272,16 +278,7 @@ export function createUpstreamRouter(deps: UpstreamRouterDeps): Router {
   });
 
   router.post('/interaction/:uid/upstream-return', form, async (ctx) => {
-    const interaction = await details(ctx);
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    if (interaction.uid !== ctx.params.uid || !csrf.verify(interaction.uid, body.csrf)) {
-      throw new AppError(
-        403,
-        'invalid_request',
-        'The form has expired or was not sent by this site. Go back and try again.',
-        'csrf token missing or wrong',
-      );
-    }
+    const { body } = await postedForm(ctx);
     const error = body.error === 'temporarily_unavailable' ? 'temporarily_unavailable' : 'access_denied';
     await finish(ctx, {
       error,
