@@ -4,7 +4,7 @@ import * as client from 'openid-client';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { discover } from '../support/rp-client.js';
-import { UserAgent } from '../support/browserless.js';
+import { readForm, UserAgent } from '../support/browserless.js';
 import { startFakeOidcUpstream, type FakeOidcUpstream } from '../support/fake-oidc-upstream.js';
 
 const web = TEST_CLIENTS.web;
@@ -175,6 +175,31 @@ describe('attacks on the upstream round trip (a fake upstream OP)', () => {
     expect(logs).not.toContain(fake.clientSecret);
     for (const token of fake.issued) expect(logs).not.toContain(token.split('.')[1]);
     expect(logs).not.toMatch(/at-[\w-]{20}/);
+  });
+  it('refuses the upstream choice and the return form without their anti-CSRF field (403), and starts nothing', async () => {
+    const ua = new UserAgent(gh.issuer);
+    const url = client.buildAuthorizationUrl(rp, {
+      redirect_uri: redirectUri,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const { res, url: page } = await ua.follow(url.href);
+    const html = await res.text();
+    const index = [...html.matchAll(/<form[^>]*>/g)].findIndex((m) => /\/upstream"/.test(m[0]));
+    expect(index).toBeGreaterThanOrEqual(0);
+    const { action, fields } = readForm(html, index);
+    const choose = new URL(action, page).href;
+    const forged = { ...fields, csrf: 'forged', upstream: 'fake' };
+    for (const body of [forged, { upstream: 'fake' }]) {
+      const refused = await ua.submit(choose, body);
+      expect(refused.res.status).toBe(403);
+      expect(new URL(refused.url).origin).toBe(gh.issuer); // never sent on to the upstream
+    }
+    const back = await ua.submit(choose.replace(/\/upstream$/, '/upstream-return'), {
+      error: 'access_denied',
+    });
+    expect(back.res.status).toBe(403);
   });
 });
 
