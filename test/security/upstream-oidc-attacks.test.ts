@@ -176,6 +176,7 @@ describe('attacks on the upstream round trip (a fake upstream OP)', () => {
     for (const token of fake.issued) expect(logs).not.toContain(token.split('.')[1]);
     expect(logs).not.toMatch(/at-[\w-]{20}/);
   });
+
   it('refuses the upstream choice and the return form without their anti-CSRF field (403), and starts nothing', async () => {
     const ua = new UserAgent(gh.issuer);
     const url = client.buildAuthorizationUrl(rp, {
