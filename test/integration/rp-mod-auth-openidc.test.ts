@@ -137,7 +137,9 @@ OIDCDefaultLoggedOutURL ${loggedOut()}
         expect(gatehousePages).toEqual([]);
 
         // Signed out at both: the protected page sends the browser to Gatehouse's sign-in again.
-        await page.goto(`${app()}/protected/secret.html`);
+        // A URL the browser has not loaded yet: Apache serves the static page without
+        // Cache-Control, so the earlier copy could come from Chromium's cache, not from Apache.
+        await page.goto(`${app()}/protected/secret.html?after=logout`);
         // Generous: on a loaded machine the auto-submitted POST form, the 303 and the page take a while.
         await page.waitForSelector('input[name=username]', { timeout: 30_000 }).catch(async (err: Error) => {
           const body = ((await page.textContent('body').catch(() => '')) ?? '').slice(0, 500);
