@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runAdmin } from '../support/admin-command.js';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,6 @@ import { startTestGatehouse } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { basicAuth } from '../support/flows.js';
 import { UserAgent, signIn } from '../support/browserless.js';
-
-const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url));
 
 describe('the admin command, on the store a running server uses', () => {
   let redis: RedisServer;
@@ -23,17 +20,7 @@ describe('the admin command, on the store a running server uses', () => {
     await redis?.destroy();
   });
 
-  const admin = (args: string[], input?: string) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [ADMIN, ...args],
-        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end(input ?? '');
-    });
+  const admin = (args: string[], input = '') => runAdmin(redis.url, args, input);
 
   it('adds a client (secret printed once), lists it, and removes it; the server honours each step', async () => {
     const added = await admin([

@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
+import { runAdmin } from '../support/admin-command.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -8,7 +7,6 @@ import { UserAgent, signIn } from '../support/browserless.js';
 import { redeemCode } from '../support/flows.js';
 import { totpCode } from '../support/totp.js';
 
-const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url));
 const WEB = TEST_CLIENTS.web;
 const DANA = { username: 'dana', password: 'dana-passw0rd-long' };
 
@@ -24,17 +22,7 @@ describe('gatehouse-admin users enrol-totp, recovery-codes and reset-mfa', () =>
     await redis?.destroy();
   });
 
-  const admin = (args: string[], input?: string) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [ADMIN, ...args],
-        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end(input ?? '');
-    });
+  const admin = (args: string[], input = '') => runAdmin(redis.url, args, input);
 
   /** Signs dana in; `otp` answers the code page (undefined: the page must not come). Returns the ID token's amr. */
   async function signInDana(otp?: () => string) {

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runAdmin } from '../support/admin-command.js';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-
-const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url));
 
 describe('gatehouse-admin registration-tokens, on the store a running server uses', () => {
   let redis: RedisServer;
@@ -23,16 +20,7 @@ describe('gatehouse-admin registration-tokens, on the store a running server use
     await redis?.destroy();
   });
 
-  const admin = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [ADMIN, ...args],
-        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const admin = (args: string[], input = '') => runAdmin(redis.url, args, input);
 
   const register = (token: string) =>
     fetch(`${gh.issuer}/register`, {

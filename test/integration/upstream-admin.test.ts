@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runAdmin } from '../support/admin-command.js';
 import * as client from 'openid-client';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { discover } from '../support/rp-client.js';
@@ -12,7 +11,6 @@ import {
   type UpstreamPair,
 } from '../support/upstream-op.js';
 
-const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url));
 const web = TEST_CLIENTS.web;
 
 describe('gatehouse-admin upstreams list / unlink', () => {
@@ -30,16 +28,7 @@ describe('gatehouse-admin upstreams list / unlink', () => {
     await redis?.destroy();
   });
 
-  const admin = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [ADMIN, ...args],
-        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const admin = (args: string[], input = '') => runAdmin(redis.url, args, input);
 
   async function subAfterSignIn(user: { username: string; password: string }, upstreamId: string) {
     const verifier = client.randomPKCECodeVerifier();

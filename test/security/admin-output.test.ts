@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runAdmin } from '../support/admin-command.js';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load-config.js';
 import { openStore } from '../../src/storage/open-store.js';
@@ -14,7 +13,6 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
  * the screen raw (they can retitle the window, clear the screen, move the cursor to overwrite
  * other rows), nor may bidi overrides or zero-width characters disguise one name as another.
  */
-const ADMIN = fileURLToPath(new URL('../../dist/bin/admin.js', import.meta.url));
 
 /** Anything a terminal would interpret or hide (tab and newline are the command's own layout). */
 const RAW_UNSAFE =
@@ -61,16 +59,7 @@ describe('the admin command prints stored names escaped', () => {
     await redis?.destroy();
   });
 
-  const admin = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [ADMIN, ...args],
-        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const admin = (args: string[], input = '') => runAdmin(redis.url, args, input);
 
   it('clients list: no raw control, bidi or zero-width character, each shown as \\u{…}', async () => {
     const { code, stdout } = await admin(['clients', 'list']);
@@ -104,17 +93,7 @@ describe('the admin command refuses such characters in what it is given', () => 
   });
   afterAll(() => redis?.destroy());
 
-  const admin = (args: string[], input = '') =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [ADMIN, ...args],
-        { env: { ...process.env, REDIS_URL: redis.url, NODE_ENV: 'test' } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-      child.stdin?.end(input);
-    });
+  const admin = (args: string[], input = '') => runAdmin(redis.url, args, input);
 
   it.each([
     [
