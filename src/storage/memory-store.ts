@@ -16,6 +16,7 @@ import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type 
  */
 export function createMemoryStore(): Store & { clear(): void } {
   const data = new Map<string, { value: unknown; expiresAt: number }>();
+  const blocked = new Map<string, number>();
 
   const get = <T>(key: string): T | undefined => {
     const entry = data.get(key);
@@ -160,6 +161,22 @@ export function createMemoryStore(): Store & { clear(): void } {
       return { tooSoon, interval };
     },
     createRateLimiter: (options) => new RateLimiterMemory(options),
+    // One process: the view is the truth, always in sync.
+    blocks: {
+      blockedUntil(key) {
+        const until = blocked.get(key) ?? 0;
+        if (until > Date.now()) return until;
+        blocked.delete(key);
+        return 0;
+      },
+      async block(key, until) {
+        blocked.set(key, until);
+      },
+      async unblock(key) {
+        blocked.delete(key);
+      },
+      whenSynced: async () => true,
+    },
     async sessionsOf(accountId) {
       const index = get<SessionIndex>(`accountSessions:${accountId}`);
       const now = Date.now();
@@ -185,6 +202,7 @@ export function createMemoryStore(): Store & { clear(): void } {
     },
     clear() {
       data.clear();
+      blocked.clear();
     },
   };
 }

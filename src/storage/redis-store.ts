@@ -8,6 +8,7 @@ import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type 
 import { StoreUnavailableError } from './store-unavailable.js';
 import { connectRedis, waitUntilReady, type RedisClient } from './redis-connect.js';
 import { createReplicaAcks } from './replica-acks.js';
+import { createRedisBlocks } from './redis-blocks.js';
 
 /**
  * The Redis store (ioredis): single server, Sentinel or Cluster.
@@ -22,6 +23,8 @@ import { createReplicaAcks } from './replica-acks.js';
  *   `accountSessions:<accountId>`  sorted set of Session ids scored by expiry (ms), at most
  *                           SESSIONS_INDEXED_PER_ACCOUNT of them plus the member `~incomplete`
  *                           once one was dropped; TTL = the longest session's (Store.sessionsOf)
+ *   `blocks`                sorted set of rate-limit keys blocked, scored by blocked-until (ms);
+ *                           changes are also PUBLISHed on the channel `<prefix>blocks` (redis-blocks.ts)
  *   `rec:<key>`             Gatehouse's own records (signing keys, device polling, counters), JSON;
  *                           `rec:mode` names the mode whose state this is (see store-mode.ts)
  *
@@ -134,6 +137,10 @@ export async function createRedisStore(
     client.disconnect(false);
     throw err;
   });
+
+  const blocks = createRedisBlocks(client, prefix, logger);
+  // The first requests already answer from the view when Redis is there to fill it.
+  await blocks.whenSynced();
 
   // The writes that spend or revoke something: acknowledged by replicas when acks are on.
   const spend = {
@@ -317,7 +324,9 @@ export async function createRedisStore(
         await client.ping();
         await acks?.check();
       }),
+    blocks,
     close: async () => {
+      blocks.close();
       client.disconnect(false);
       acks?.close();
     },

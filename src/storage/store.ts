@@ -45,6 +45,8 @@ export interface Store {
    * Its methods reject with StoreUnavailableError when the store cannot answer.
    */
   createRateLimiter(options: RateLimiterOptions): RateLimiterAbstract;
+  /** Keys blocked by a rate limit, known to every instance (see BlockList). */
+  readonly blocks: BlockList;
   /**
    * Deletes every key of this store (relative to its prefix, e.g. `AccessToken:…`, `rec:…`) for
    * which `match` is true. For the test API's reset and revoke-all; not for production paths.
@@ -62,6 +64,26 @@ export interface Store {
   /** Resolves when the store can serve; rejects when it cannot. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Blocked keys (e.g. `clientAuthPerIp:192.0.2.1`) that every instance learns of, so that "is it
+ * blocked?" is answered in-process. On Redis a block reaches the other instances by pub/sub and
+ * a periodic re-read (redis-blocks.ts), within a bounded delay (README "Rate limits").
+ */
+export interface BlockList {
+  /**
+   * Until when `key` is blocked (epoch ms; 0: it is not), from this process's view; undefined
+   * when the view may have missed a change (subscription lost, not yet re-read): ask the
+   * counters then.
+   */
+  blockedUntil(key: string): number | undefined;
+  /** Blocks `key` until `until` (epoch ms) on every instance. */
+  block(key: string, until: number): Promise<void>;
+  /** Lifts a block on every instance (after a success that resets the budget). */
+  unblock(key: string): Promise<void>;
+  /** Resolves true once the view is in sync (re-reading it now if it is not), else false. */
+  whenSynced(): Promise<boolean>;
 }
 
 export interface RateLimiterOptions {
