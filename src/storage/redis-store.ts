@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -130,6 +130,22 @@ export async function createRedisStore(
     ): Promise<[number, number]>;
   };
   const scripts = client as unknown as Scripts;
+  type Write = (c: Scripts & Pick<Redis, 'set'>) => unknown;
+  /**
+   * Sends a save's writes as one MULTI: one round trip, applied together. A Cluster spreads
+   * their keys over slots a MULTI cannot span, so there they go one command each, sent together.
+   */
+  async function writeTogether(writes: Write[]): Promise<void> {
+    if (client instanceof Cluster || writes.length === 1) {
+      await Promise.all(writes.map((write) => write(client as unknown as Scripts & Redis)));
+      return;
+    }
+    const multi = client.multi();
+    for (const write of writes) write(multi as unknown as Scripts & Redis);
+    const results = await multi.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('MULTI aborted');
+  }
 
   await run(() => waitUntilReady(client, config.redis.connectTimeoutMs * 3));
   await warnIfEvicting(client, logger);
@@ -174,28 +190,22 @@ export async function createRedisStore(
         run(async () => {
           const ttl = retentionSeconds(model, expiresIn) ?? 0;
           const { consumed: _ignored, ...rest } = payload;
-          const writes: Promise<unknown>[] = [scripts.ghUpsert(k(keyFor(id)), JSON.stringify(rest), ttl)];
+          const writes: Write[] = [(c) => c.ghUpsert(k(keyFor(id)), JSON.stringify(rest), ttl)];
           const index = (key: string) =>
-            writes.push(ttl > 0 ? client.set(k(key), id, 'EX', ttl) : client.set(k(key), id));
+            writes.push((c) => (ttl > 0 ? c.set(k(key), id, 'EX', ttl) : c.set(k(key), id)));
           if (payload.uid) index(`uid:${payload.uid}`);
           if (payload.userCode) index(`userCode:${payload.userCode}`);
           if (model === 'Session' && typeof payload.accountId === 'string') {
+            const accountKey = k(`accountSessions:${payload.accountId}`);
             const now = Date.now();
-            writes.push(
-              scripts.ghIndexSession(
-                k(`accountSessions:${payload.accountId}`),
-                id,
-                ttl > 0 ? String(now + ttl * 1000) : '+inf',
-                now,
-                SESSIONS_INDEXED_PER_ACCOUNT,
-                ttl,
-              ),
-            );
+            const until = ttl > 0 ? String(now + ttl * 1000) : '+inf';
+            writes.push((c) => c.ghIndexSession(accountKey, id, until, now, SESSIONS_INDEXED_PER_ACCOUNT, ttl));
           }
           if (GRANTABLE_MODELS.has(model) && payload.grantId) {
-            writes.push(scripts.ghAddToGrant(k(`grant:${payload.grantId}`), keyFor(id), ttl));
+            const grantKey = k(`grant:${payload.grantId}`);
+            writes.push((c) => c.ghAddToGrant(grantKey, keyFor(id), ttl));
           }
-          await Promise.all(writes);
+          await writeTogether(writes);
           if (payload.consumed) await spend.consume(k(keyFor(id)), Number(payload.consumed));
         }),
       find: (id) => run(() => readRecord(keyFor(id))),

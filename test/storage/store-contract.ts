@@ -163,6 +163,32 @@ export function describeStoreContract(
       });
     });
 
+    describe('blocks', () => {
+      it('answers blocked-until for a blocked key and 0 for others, in sync', async () => {
+        expect(await store.blocks.whenSynced()).toBe(true);
+        const key = `blocks:${id()}`;
+        expect(store.blocks.blockedUntil(key)).toBe(0);
+        const until = Date.now() + 60_000;
+        await store.blocks.block(key, until);
+        expect(store.blocks.blockedUntil(key)).toBe(until);
+        expect(store.blocks.blockedUntil(`${key}-other`)).toBe(0);
+      });
+
+      it('lifts a block on unblock and when it expires', async () => {
+        const lifted = `blocks:${id()}`;
+        await store.blocks.block(lifted, Date.now() + 60_000);
+        await store.blocks.unblock(lifted);
+        expect(store.blocks.blockedUntil(lifted)).toBe(0);
+        const expiring = `blocks:${id()}`;
+        await store.blocks.block(expiring, Date.now() + 150);
+        await sleep(250);
+        expect(store.blocks.blockedUntil(expiring)).toBe(0);
+        // The re-read from the store agrees.
+        expect(await store.blocks.whenSynced()).toBe(true);
+        expect(store.blocks.blockedUntil(expiring)).toBe(0);
+      });
+    });
+
     describe('records', () => {
       it('gets what it set, and deletes it', async () => {
         const key = id();
