@@ -123,3 +123,21 @@ function readLine(buf, pos) {
   }
   return null;
 }
+
+/**
+ * One counting proxy per target name, started on first use and stopped through `cleanups`: each
+ * target's round trips are its own, whatever else (the minter, the bench) talks to Redis.
+ */
+export function createRoundTripCounters(redisPort, cleanups) {
+  const counters = new Map();
+  return {
+    async for(name) {
+      if (!counters.has(name)) {
+        const counter = await startRoundTripCounter({ redisPort });
+        cleanups.push(() => counter.close());
+        counters.set(name, counter);
+      }
+      return counters.get(name);
+    },
+  };
+}
