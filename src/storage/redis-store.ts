@@ -199,7 +199,9 @@ export async function createRedisStore(
             const accountKey = k(`accountSessions:${payload.accountId}`);
             const now = Date.now();
             const until = ttl > 0 ? String(now + ttl * 1000) : '+inf';
-            writes.push((c) => c.ghIndexSession(accountKey, id, until, now, SESSIONS_INDEXED_PER_ACCOUNT, ttl));
+            writes.push((c) =>
+              c.ghIndexSession(accountKey, id, until, now, SESSIONS_INDEXED_PER_ACCOUNT, ttl),
+            );
           }
           if (GRANTABLE_MODELS.has(model) && payload.grantId) {
             const grantKey = k(`grant:${payload.grantId}`);

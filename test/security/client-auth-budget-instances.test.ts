@@ -27,7 +27,12 @@ describe('the client authentication failure budget across two instances on one R
       overrides: {
         rateLimits: {
           ...GENEROUS_RATE_LIMITS,
-          clientAuthPerClientAndIp: { points: POINTS, windowSeconds: 60, blockSeconds: 60, maxBlockSeconds: 60 },
+          clientAuthPerClientAndIp: {
+            points: POINTS,
+            windowSeconds: 60,
+            blockSeconds: 60,
+            maxBlockSeconds: 60,
+          },
         },
       },
     });

@@ -73,7 +73,9 @@ describe('blocks shared by two instances on one Redis (Store.blocks)', () => {
     await admin.config('SET', 'requirepass', 'locked-out');
     try {
       await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-      expect(await within(1000, () => b.blocks.blockedUntil('test:any') === undefined)).toBeGreaterThanOrEqual(0);
+      expect(
+        await within(1000, () => b.blocks.blockedUntil('test:any') === undefined),
+      ).toBeGreaterThanOrEqual(0);
       // A block made meanwhile is published to nobody.
       const until = Date.now() + 60_000;
       await a.blocks.block('test:while-down', until);
@@ -83,9 +85,9 @@ describe('blocks shared by two instances on one Redis (Store.blocks)', () => {
     } finally {
       await admin.config('SET', 'requirepass', '');
     }
-    expect(await within(5000, () => b.blocks.blockedUntil('test:while-down') !== undefined)).toBeGreaterThanOrEqual(
-      0,
-    );
+    expect(
+      await within(5000, () => b.blocks.blockedUntil('test:while-down') !== undefined),
+    ).toBeGreaterThanOrEqual(0);
     expect(b.blocks.blockedUntil('test:while-down')).toBeGreaterThan(Date.now());
   });
 
