@@ -50,6 +50,7 @@ export function instrumentStore(store: Store, observer: StoreObserver): Store {
     setRecordIfAbsent: timed('setRecordIfAbsent', store.setRecordIfAbsent.bind(store)),
     deleteRecord: timed('deleteRecord', store.deleteRecord.bind(store)),
     recordPoll: timed('recordPoll', store.recordPoll.bind(store)),
+    pollDeviceCode: timed('pollDeviceCode', store.pollDeviceCode.bind(store)),
     sessionsOf: timed('sessionsOf', store.sessionsOf.bind(store)),
     ping: timed('ping', store.ping.bind(store)),
     createRateLimiter: store.createRateLimiter.bind(store),

@@ -1,6 +1,12 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type Store } from './store.js';
+import {
+  GRANTABLE_MODELS,
+  SESSIONS_INDEXED_PER_ACCOUNT,
+  isPendingDeviceCode,
+  retentionSeconds,
+  type Store,
+} from './store.js';
 
 /**
  * The embedded in-memory store, for development and as a test IdP. Single process only;
@@ -159,6 +165,12 @@ export function createMemoryStore(): Store & { clear(): void } {
       const interval = (previous?.interval ?? intervalSeconds) + (tooSoon ? slowDownSeconds : 0);
       set(`rec:${key}`, { interval, lastPollAt: now, polls: Math.min(polls, 1_000_000) }, ttlSeconds);
       return { tooSoon, interval };
+    },
+    async pollDeviceCode(id, poll) {
+      if (!isPendingDeviceCode(get<AdapterPayload>(`DeviceCode:${id}`), poll.clientId, poll.now))
+        return undefined;
+      const { key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls } = poll;
+      return this.recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls);
     },
     createRateLimiter: (options) => new RateLimiterMemory(options),
     // One process: the view is the truth, always in sync.

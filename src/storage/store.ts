@@ -41,6 +41,18 @@ export interface Store {
     freePolls?: number,
   ): Promise<{ tooSoon: boolean; interval: number }>;
   /**
+   * A device_code grant's poll in one step (one round trip on Redis): reads the DeviceCode record
+   * `id` and, when the grant would answer it `authorization_pending` for `poll.clientId` (present,
+   * not consumed, neither approved nor denied, not expired), records the poll under `poll.key` as
+   * recordPoll does, returning its result; undefined when no poll was recorded. The record read is
+   * what this process's next `adapter('DeviceCode').find(id)` returns (within a second), so the
+   * grant does not read it again.
+   */
+  pollDeviceCode(
+    id: string,
+    poll: DeviceCodePoll,
+  ): Promise<{ tooSoon: boolean; interval: number } | undefined>;
+  /**
    * A rate limiter whose counters live in this store (shared by every instance on Redis).
    * Its methods reject with StoreUnavailableError when the store cannot answer.
    */
@@ -84,6 +96,34 @@ export interface BlockList {
   unblock(key: string): Promise<void>;
   /** Resolves true once the view is in sync (re-reading it now if it is not), else false. */
   whenSynced(): Promise<boolean>;
+}
+
+/** The arguments of Store.pollDeviceCode: the polling client and recordPoll's. */
+export interface DeviceCodePoll {
+  clientId: string;
+  key: string;
+  now: number;
+  intervalSeconds: number;
+  slowDownSeconds: number;
+  ttlSeconds: number;
+  freePolls: number;
+}
+
+/** Whether a DeviceCode record would be answered authorization_pending to `clientId` at `now` (ms). */
+export function isPendingDeviceCode(
+  record: AdapterPayload | undefined,
+  clientId: string,
+  now: number,
+): boolean {
+  return (
+    record !== undefined &&
+    !record.consumed &&
+    record.accountId === undefined &&
+    record.error === undefined &&
+    record.clientId === clientId &&
+    typeof record.exp === 'number' &&
+    record.exp * 1000 > now
+  );
 }
 
 export interface RateLimiterOptions {
