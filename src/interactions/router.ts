@@ -338,7 +338,13 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   ) {
     const { queued, upstreamId } = options;
     const requested = demandedAcr(interaction.params, config.acrValues)?.values ?? [];
-    const acr = queued?.acr ?? acrForSession(queued?.amr ?? amr, requested, config.acrValues);
+    // Test mode without a queued amr says amr ["test"]: no factor to measure, so it echoes the
+    // first requested supported value, as it always did.
+    const acr =
+      queued?.acr ??
+      (testMode && !queued?.amr
+        ? requested[0]
+        : acrForSession(queued?.amr ?? amr, requested, config.acrValues));
     let ts: number | undefined;
     if (upstreamId) {
       ts = Math.floor(Date.now() / 1000);
