@@ -182,7 +182,7 @@ describe('acr step-up cannot be forged, downgraded or skipped', () => {
       username: 'fay',
       password: PASSWORD,
     });
-    // Consent for fay (the page comes twice when the session switches user: see the report).
+    // Consent for fay (it may be asked twice when the session switches to another user).
     for (let i = 0; i < 3 && !step.url.startsWith(REDIRECT); i += 1) {
       const html = await step.res.text();
       const allow = readForm(html);
