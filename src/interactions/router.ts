@@ -309,7 +309,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (plan === 'deny') {
       return finish(
         ctx,
-        { error: 'access_denied', error_description: 'the requested authentication context could not be met' },
+        {
+          error: 'access_denied',
+          error_description: 'the requested authentication context could not be met',
+        },
         false,
       );
     }

@@ -109,7 +109,9 @@ export function createStepUp(deps: StepUpDeps) {
     if (!config.upstreams.length || !session.cookie) return {};
     const stored = await deps.providers.current.Session.find(session.cookie);
     const upstreamId =
-      stored?.loginTs === undefined ? undefined : await findUpstreamLogin(deps.store, session.accountId, stored.loginTs);
+      stored?.loginTs === undefined
+        ? undefined
+        : await findUpstreamLogin(deps.store, session.accountId, stored.loginTs);
     return upstreamId ? { upstreamId } : {};
   }
 }

@@ -70,8 +70,9 @@ export function demandedAcr(
   params: { acr_values?: unknown; claims?: unknown },
   supported: readonly string[],
 ): AcrDemand | undefined {
-  const keep = (list: unknown[]) =>
-    [...new Set(list.filter((v): v is string => typeof v === 'string' && supported.includes(v)))];
+  const keep = (list: unknown[]) => [
+    ...new Set(list.filter((v): v is string => typeof v === 'string' && supported.includes(v))),
+  ];
   const claim = essentialAcrClaim(params.claims);
   if (claim) {
     // Essential with only unsupported values: nothing could ever meet it.
@@ -92,9 +93,7 @@ function essentialAcrClaim(claims: unknown): unknown[] | undefined {
     }
   }
   const acr = (parsed as { id_token?: { acr?: unknown } } | undefined)?.id_token?.acr as
-    | { essential?: unknown; value?: unknown; values?: unknown }
-    | null
-    | undefined;
+    { essential?: unknown; value?: unknown; values?: unknown } | null | undefined;
   if (!acr || typeof acr !== 'object' || acr.essential !== true) return undefined;
   if (Array.isArray(acr.values)) return acr.values;
   if (acr.value !== undefined) return [acr.value];

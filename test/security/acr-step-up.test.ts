@@ -1,6 +1,11 @@
 import * as client from 'openid-client';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
-import { ACR_MULTI_FACTOR, ACR_PASSWORD, ACR_PHISHING_RESISTANT, KNOWN_ACR_VALUES } from '../../src/mfa/acr.js';
+import {
+  ACR_MULTI_FACTOR,
+  ACR_PASSWORD,
+  ACR_PHISHING_RESISTANT,
+  KNOWN_ACR_VALUES,
+} from '../../src/mfa/acr.js';
 import { createFactors } from '../../src/mfa/factors.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { readForm, UserAgent } from '../support/browserless.js';
@@ -79,7 +84,9 @@ describe('acr step-up cannot be forged, downgraded or skipped', () => {
   const enrolNow = (sub: string) => createFactors(gh.store, new Map()).setTotp(sub, TEST_TOTP_SECRET);
 
   it('never echoes a value it does not support, nor one the sign-in did not meet', async () => {
-    const forged = await request({ acr_values: `urn:evil:acr:gold ${ACR_PHISHING_RESISTANT} ${ACR_MULTI_FACTOR}` });
+    const forged = await request({
+      acr_values: `urn:evil:acr:gold ${ACR_PHISHING_RESISTANT} ${ACR_MULTI_FACTOR}`,
+    });
     const done = await signIn(new UserAgent(gh.issuer), forged.url, 'ann');
     const claims = await forged.redeem(done.url);
     expect(claims.acr).toBe(ACR_PASSWORD);
