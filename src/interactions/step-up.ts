@@ -90,7 +90,8 @@ export function createStepUp(deps: StepUpDeps) {
       if (prompt.reasons.length !== 1 || prompt.reasons[0] !== ACR_STEP_UP_REASON) return false;
       const signIn: StepUpSignIn = {
         sub: session.accountId,
-        amr: session.amr ?? ['pwd'],
+        // The session's own methods (none recorded: an upstream that sent no amr); the code adds otp, mfa.
+        amr: session.amr ?? [],
         clientName: page.clientName,
         ...(await sessionUpstream(session)),
       };
