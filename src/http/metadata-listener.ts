@@ -31,6 +31,8 @@ export function createMetadataListener(deps: MetadataListenerDeps): RequestListe
   const { cache, next, logger } = deps;
   const security = securityHeaderList({ https: deps.https });
   const observe = deps.metrics ? createObserver(deps.metrics) : undefined;
+  // The header lists of each cached answer, built once per entry (entries are replaced, not changed).
+  const prepared = new WeakMap<MetadataEntry, Prepared>();
 
   return function metadataListener(req: IncomingMessage, res: ServerResponse) {
     const method = req.method;
@@ -40,11 +42,14 @@ export function createMetadataListener(deps: MetadataListenerDeps): RequestListe
     const path = query === -1 ? url : url.slice(0, query);
     const entry = PATHS.has(path) ? cache.hit(path) : undefined;
     if (!entry) return next(req, res);
-    const started = observe || logger.isLevelEnabled('info') ? performance.now() : 0;
+    const logs = logger.isLevelEnabled('info');
+    const started = observe || logs ? performance.now() : 0;
+    let headers = prepared.get(entry);
+    if (!headers) prepared.set(entry, (headers = prepare(entry, security)));
     const id = requestIdFor(req.headers['x-request-id'] as string | undefined);
-    const status = send(res, entry, req, id, security);
+    const status = send(req, res, entry, headers, id);
     if (observe) observe(entry.route, method, status, (performance.now() - started) / 1000);
-    if (logger.isLevelEnabled('info')) {
+    if (logs) {
       logger
         .child({ requestId: id })
         .info({ method, path, status, ms: Math.round(performance.now() - started) }, 'request');
@@ -52,31 +57,61 @@ export function createMetadataListener(deps: MetadataListenerDeps): RequestListe
   };
 }
 
+/** Flat name/value header lists for a 200 and a 304, with slots for the request id and the origin. */
+interface Prepared {
+  ok: string[];
+  notModified: string[];
+  /** Index of the Access-Control-Allow-Origin value in each list (-1: no CORS). */
+  okOriginAt: number;
+  notModifiedOriginAt: number;
+}
+
+/**
+ * The headers the Koa path sends for this entry, in its order: request id, security headers, the
+ * provider's own (Vary, Content-Type), CORS, ETag, and for a 200 Content-Length. A 304 carries no
+ * Content-Type (Koa drops it from an empty response, RFC 9110 §15.4.5).
+ */
+function prepare(entry: MetadataEntry, security: [string, string][]): Prepared {
+  const build = (notModified: boolean) => {
+    const headers: string[] = ['x-request-id', ''];
+    for (const [name, value] of security) headers.push(name, value);
+    for (const [name, value] of entry.headers) {
+      if (notModified && name === 'content-type') continue;
+      headers.push(name === 'vary' ? 'Vary' : name, value);
+    }
+    const originAt = entry.cors ? headers.push('access-control-allow-origin', '*') - 1 : -1;
+    headers.push('etag', entry.etag);
+    if (!notModified) headers.push('Content-Length', String(entry.body.length));
+    return { headers, originAt };
+  };
+  const ok = build(false);
+  const notModified = build(true);
+  return {
+    ok: ok.headers,
+    notModified: notModified.headers,
+    okOriginAt: ok.originAt,
+    notModifiedOriginAt: notModified.originAt,
+  };
+}
+
 /** Writes the cached answer (or its 304) in one writeHead; returns the status sent. */
 function send(
+  req: IncomingMessage,
   res: ServerResponse,
   entry: MetadataEntry,
-  req: IncomingMessage,
+  prepared: Prepared,
   requestId: string,
-  security: [string, string][],
 ): number {
   const notModified = matchesIfNoneMatch(req.headers['if-none-match'], entry.etag);
-  const headers: string[] = ['x-request-id', requestId];
-  for (const [name, value] of security) headers.push(name, value);
-  for (const [name, value] of entry.headers) {
-    // A 304 carries no representation headers other than those a 200 would have as metadata
-    // (RFC 9110 §15.4.5): Koa drops Content-Type from it, and so does this.
-    if (notModified && name === 'content-type') continue;
-    headers.push(name === 'vary' ? 'Vary' : name, value);
-  }
+  const headers = (notModified ? prepared.notModified : prepared.ok).slice();
+  headers[1] = requestId;
   // What oidc-provider's CORS middleware does on these routes: allow the requesting origin, or any.
-  if (entry.cors) headers.push('access-control-allow-origin', req.headers.origin || '*');
-  headers.push('etag', entry.etag);
+  const originAt = notModified ? prepared.notModifiedOriginAt : prepared.okOriginAt;
+  if (originAt !== -1) headers[originAt] = req.headers.origin || '*';
   if (notModified) {
     res.writeHead(304, headers).end();
     return 304;
   }
-  headers.push('Content-Length', String(entry.body.length));
   res.writeHead(200, headers);
   if (req.method === 'HEAD') res.end();
   else res.end(entry.body);
