@@ -1,6 +1,6 @@
 // Capacity planning from a run (issue 17, target 6): per scenario, what one core of Gatehouse
 // serves and what each request costs Redis, and from those a sizing table for token traffic.
-import { find, fmtCpu, fmtRate, perCore, table } from './figures.mjs';
+import { find, fmtCpu, fmtRate, perCore, table, argon2PerCoreOf } from './figures.mjs';
 import { FLOOR_SCENARIOS, PROVIDER_SCENARIOS } from './goals.mjs';
 
 /** Plan each resource at this share of what it measured (headroom for bursts, GC and noise). */
@@ -114,7 +114,7 @@ export function renderCapacity(results, scenarios) {
       'thread, so one Redis server is about one core of the "Redis CPU" column, and more than one core needs Redis',
       `Cluster shards. Measured on ${m.cores} × ${m.cpu}, loopback, no TLS: TLS to clients and to Redis, and a network`,
       'between them, add CPU and latency (not commands). Sign-ins are sized apart: argon2id costs',
-      `${results.argon2CpuMs ?? '?'} ms of CPU per verification (${results.argon2PerCore ?? '?'} per core per second).`,
+      `${results.argon2CpuMs ?? '?'} ms of CPU per verification (${argon2PerCoreOf(results) ?? '?'} per core per second).`,
     ].join('\n'),
     [
       '**Many instances on Redis Cluster.** Gatehouse uses no hash tags: every key (`<Model>:<id>`, `grant:<id>`,',

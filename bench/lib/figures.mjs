@@ -46,3 +46,8 @@ export function loginCost(results, workers) {
     hashShare: Math.max(0, (argonMs - plainMs) / argonMs),
   };
 }
+
+/** argon2id verifications per CPU-second (older results carry only the CPU per verification). */
+export const argon2PerCoreOf = (results) =>
+  results.argon2PerCore ??
+  (results.argon2CpuMs ? Math.round((1000 / results.argon2CpuMs) * 10) / 10 : undefined);

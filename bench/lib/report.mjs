@@ -14,6 +14,7 @@ import {
   mb,
   perCore,
   table,
+  argon2PerCoreOf,
 } from './figures.mjs';
 import { evaluateTargets } from './goals.mjs';
 import { renderCapacity } from './capacity.mjs';
@@ -197,7 +198,7 @@ export function renderReport(results, scenarios) {
     .filter(Boolean);
   if (argonRows.length) {
     parts.push(
-      `#### Sign-in: the password hash vs the rest\n\n${results.argon2Parameters ?? 'argon2id m=19456,t=2,p=1'} (the production parameters, \`hashPassword\`) on this machine, measured alone before the servers start: **${results.argon2PerCore ?? '?'}** verifications/s per core (${results.argon2CpuMs ?? '?'} ms of CPU each), ${fmtRate(results.argon2PerSecond)}/s with every core busy. Logins/s, with the server's CPU per login in parentheses; per core: logins/s over the cores the server used; the hash's share is the CPU a login with argon2id costs more than one with a plain-text password.\n\n${table(
+      `#### Sign-in: the password hash vs the rest\n\n${results.argon2Parameters ?? 'argon2id m=19456,t=2,p=1'} (the production parameters, \`hashPassword\`) on this machine, measured alone before the servers start: **${argon2PerCoreOf(results) ?? '?'}** verifications/s per core (${results.argon2CpuMs ?? '?'} ms of CPU each), ${fmtRate(results.argon2PerSecond)}/s with every core busy. Logins/s, with the server's CPU per login in parentheses; per core: logins/s over the cores the server used; the hash's share is the CPU a login with argon2id costs more than one with a plain-text password.\n\n${table(
         [
           'Workers',
           'Gatehouse, argon2id',
