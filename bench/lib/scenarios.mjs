@@ -87,7 +87,7 @@ export const SCENARIOS = [
         path: '/.well-known/openid-configuration',
         headers: { 'if-none-match': target.etags?.discovery ?? '"none"' },
       }),
-      // 304 where the server has ETags (Gatehouse), the whole document elsewhere.
+      // 304 where the server has ETags (Gatehouse, the floor), the whole document elsewhere.
       check: (status) => status === (target.etags?.discovery ? 304 : 200),
     }),
   },
