@@ -53,9 +53,11 @@ export async function prepareEnvironment({ root, scenarios, wants }, hash, clean
   writeFileSync(settingsFile, JSON.stringify(settings));
 
   const env = {
+    root,
     settingsFile,
     // Each target reaches Redis through a proxy of its own that counts its round trips.
     roundTrips: createRoundTripCounters(redis.port, cleanups),
+    floorFile: join(dir, 'floor-documents.json'),
     gatehouse: { ...baseEnv, configFile, allowInsecure: ['http-issuer'] },
     gatehouseAcked: { ...baseEnv, configFile: ackedConfigFile, allowInsecure: ['http-issuer'] },
     gatehousePlain: {
