@@ -9,6 +9,7 @@ import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js'
 import type { Factors } from '../mfa/factors.js';
 import { newTotpSecret } from '../mfa/totp.js';
 import { totpSetupView } from '../mfa/qr.js';
+import type { Passkeys } from '../mfa/passkeys.js';
 
 /** A sign-in whose password was right, waiting for its second factor: `mfa-pending:<uid>`. */
 interface PendingSignIn {
@@ -32,6 +33,8 @@ export interface SecondFactorDeps {
   ttlSeconds: number;
   issuer: string;
   csrfFor(uid: string): string;
+  /** When given, a user's passkeys count as a second factor (the page offers them). */
+  passkeys?: Passkeys;
 }
 
 /** What the interaction router lends the step: its loaders and the way it ends a sign-in. */
@@ -58,7 +61,8 @@ const WRONG_CODE = 'That code is not right, or was already used. Try the next co
 export function createSecondFactorStep(deps: SecondFactorDeps) {
   const { store, factors, views, rateLimits, metrics } = deps;
 
-  function render(ctx: Context, uid: string, clientName: string, error?: string, status?: number) {
+  async function render(ctx: Context, uid: string, pending: PendingSignIn, error?: string, status?: number) {
+    const passkey = (await deps.passkeys?.has(pending.sub)) ?? false;
     views.render(
       ctx,
       'second-factor',
@@ -67,7 +71,15 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
         action: `/interaction/${uid}/otp`,
         abortAction: `/interaction/${uid}/abort`,
         csrf: deps.csrfFor(uid),
-        clientName,
+        clientName: pending.clientName,
+        // The code field unless the user's only factor is a passkey.
+        otp: !passkey || (await factors.isEnrolled(pending.sub)),
+        ...(passkey
+          ? {
+              passkeyAction: `/interaction/${uid}/passkey`,
+              passkeyOptions: `/interaction/${uid}/passkey/options`,
+            }
+          : {}),
         ...(error ? { error } : {}),
       },
       status,
@@ -96,6 +108,16 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
   }
 
   return {
+    /** The sign-in waiting for its second factor in interaction `uid` (not one enrolling), if any. */
+    async pending(uid: string): Promise<PendingSignIn | undefined> {
+      const pending = await store.getRecord<PendingSignIn>(pendingKey(uid));
+      return pending && !pending.enrol ? pending : undefined;
+    },
+    async clearPending(uid: string): Promise<void> {
+      await store.deleteRecord(pendingKey(uid));
+    },
+    /** Shows the second-factor page (again) for `pending`, with an error. */
+    render,
     /**
      * Called after a right password: when the user has a second factor, remembers the sign-in
      * for this interaction, shows the code page and returns true; when the user has none but
@@ -108,9 +130,9 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
       pending: PendingSignIn,
       required: { mfa: boolean; account: string },
     ): Promise<boolean> {
-      if (await factors.isEnrolled(pending.sub)) {
+      if ((await factors.isEnrolled(pending.sub)) || (await deps.passkeys?.has(pending.sub))) {
         await store.setRecord(pendingKey(uid), pending, deps.ttlSeconds);
-        render(ctx, uid, pending.clientName);
+        await render(ctx, uid, pending);
         return true;
       }
       if (!required.mfa) return false;
@@ -153,7 +175,7 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
             ctx.status = 429;
             return;
           }
-          return render(ctx, interaction.uid, pending.clientName, message, 429);
+          return render(ctx, interaction.uid, pending, message, 429);
         }
         const log = (ctx.state.log as Logger | undefined)?.child({ audit: true });
         const clientId = interaction.params.client_id;
@@ -198,7 +220,7 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
             'second factor refused',
           );
           await rateLimits.recordFailures(budgets);
-          return render(ctx, interaction.uid, pending.clientName, WRONG_CODE, 401);
+          return render(ctx, interaction.uid, pending, WRONG_CODE, 401);
         }
         metrics?.secondFactors.inc({ method, result: 'success' });
         log?.info({ event: 'mfa.success', sub: pending.sub, method, clientId }, 'second factor accepted');
