@@ -171,7 +171,7 @@ export function createWebAuthn(deps: { issuer: string; rpName: string; passkeys:
       } catch (err) {
         throw new PasskeyError(`assertion_refused: ${(err as Error).message}`, NOT_ACCEPTED);
       }
-      if (!result.verified) throw new PasskeyError('assertion_refused', NOT_ACCEPTED);
+      if (!result.verified) throw new PasskeyError('bad_signature', NOT_ACCEPTED);
       const info = result.authenticationInfo;
       await passkeys.recordUse(found.sub, found.passkey.id, {
         counter: info.newCounter,

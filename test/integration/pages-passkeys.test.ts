@@ -179,7 +179,7 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
     expect(lines.some((l) => l.includes('"event":"mfa.success"') && l.includes('"method":"passkey"'))).toBe(
       true,
     );
-  });
+  }, 90_000);
 
   it('keeps several passkeys per user; each signs in; the same authenticator is not registered twice', async () => {
     const page = await openPage();
@@ -217,7 +217,7 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
     }
     const used = await gh.store.getRecord<{ credentials: { lastUsedAt?: number }[] }>('passkeys:pia-2');
     expect(used!.credentials.every((c) => typeof c.lastUsedAt === 'number')).toBe(true);
-  });
+  }, 90_000);
 
   it('removes a passkey only after a fresh sign-in; a removed passkey no longer signs in', async () => {
     const page = await openPage();
@@ -247,7 +247,7 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
     expect(refused.status()).toBe(401);
     expect(await page.textContent('[role=alert]')).toContain('could not be used');
     expect(await page.title()).toBe('Sign in · Gatehouse');
-  });
+  }, 90_000);
 
   it('offers the passkey as the second step after a password', async () => {
     const page = await openPage();
@@ -267,35 +267,39 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
       sub: 'pia-4',
       amr: ['pwd', 'hwk', 'user', 'mfa'],
     });
-  });
+  }, 90_000);
 
   if (kind === 'memory') {
     it.each([
       [375, 5],
       [1280, 8],
-    ])('at %ipx the pages with passkeys pass the audit', async (width, n) => {
-      const page = await openPage(width);
-      const watch = watchPage(page);
-      await addAuthenticator(page);
-      await page.goto(`${gh.issuer}/account`);
-      await page.locator('button[name=passkey]').waitFor({ state: 'visible' });
-      const audits = [await auditPage(page)];
-      await page.screenshot({ path: `${SHOTS}/passkey-login-${width}.png`, fullPage: true });
-      await signInOnPage(page, creds(n));
-      await addPasskey(page, `Device at ${width}`);
-      audits.push(await auditPage(page));
-      await page.screenshot({ path: `${SHOTS}/passkey-account-${width}.png`, fullPage: true });
-      await context!.clearCookies();
-      await page.goto(`${gh.issuer}/account`);
-      await signInOnPage(page, creds(n));
-      await page.locator('button[name=passkey]').waitFor({ state: 'visible' });
-      audits.push(await auditPage(page));
-      await page.screenshot({ path: `${SHOTS}/passkey-second-factor-${width}.png`, fullPage: true });
-      for (const audit of audits) {
-        expect(audit).toMatchObject({ unlabelled: [], overflowX: 0, lowContrast: [], weakBoundaries: [] });
-      }
-      expect(watch.problems()).toEqual([]);
-    });
+    ])(
+      'at %ipx the pages with passkeys pass the audit',
+      async (width, n) => {
+        const page = await openPage(width);
+        const watch = watchPage(page);
+        await addAuthenticator(page);
+        await page.goto(`${gh.issuer}/account`);
+        await page.locator('button[name=passkey]').waitFor({ state: 'visible' });
+        const audits = [await auditPage(page)];
+        await page.screenshot({ path: `${SHOTS}/passkey-login-${width}.png`, fullPage: true });
+        await signInOnPage(page, creds(n));
+        await addPasskey(page, `Device at ${width}`);
+        audits.push(await auditPage(page));
+        await page.screenshot({ path: `${SHOTS}/passkey-account-${width}.png`, fullPage: true });
+        await context!.clearCookies();
+        await page.goto(`${gh.issuer}/account`);
+        await signInOnPage(page, creds(n));
+        await page.locator('button[name=passkey]').waitFor({ state: 'visible' });
+        audits.push(await auditPage(page));
+        await page.screenshot({ path: `${SHOTS}/passkey-second-factor-${width}.png`, fullPage: true });
+        for (const audit of audits) {
+          expect(audit).toMatchObject({ unlabelled: [], overflowX: 0, lowContrast: [], weakBoundaries: [] });
+        }
+        expect(watch.problems()).toEqual([]);
+      },
+      90_000,
+    );
 
     it('can be used with the keyboard alone: Tab and Enter add a passkey and sign in with it', async () => {
       const page = await openPage();
@@ -318,7 +322,7 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
       await tabTo('passkey');
       await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
       expect(page.url()).toBe(`${gh.issuer}/account`);
-    });
+    }, 90_000);
 
     it('without JavaScript shows no passkey button and the password still works', async () => {
       context = await browser.newContext({
@@ -335,6 +339,6 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
       expect(await page.locator('button[name=add-passkey]').isVisible()).toBe(false);
       expect(await page.textContent('noscript')).toContain('needs JavaScript');
       expect(watch.problems()).toEqual([]);
-    });
+    }, 90_000);
   }
 });
