@@ -28,7 +28,7 @@
           ? await lib.startRegistration({ optionsJSON: optionsJSON })
           : await lib.startAuthentication({ optionsJSON: optionsJSON });
       field.value = JSON.stringify(result);
-    } catch (err) {
+    } catch {
       // Cancelled, timed out, or no passkey here: the server explains on the page it answers.
       field.value = '';
     }
