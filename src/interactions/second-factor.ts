@@ -19,6 +19,8 @@ interface PendingSignIn {
   clientName: string;
   /** The upstream (an LDAP directory) that checked the password, for the ID tokens' `idp`. */
   upstreamId?: string;
+  /** Set when only a passkey will do (a step-up to `phr`): the code page offers no code field. */
+  passkeyOnly?: boolean;
   /** Set when the user has no second factor but must have one: the app being set up. */
   enrol?: { secret: string; account: string; confirmed?: boolean };
 }
@@ -72,8 +74,8 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
         abortAction: `/interaction/${uid}/abort`,
         csrf: deps.csrfFor(uid),
         clientName: pending.clientName,
-        // The code field unless the user's only factor is a passkey.
-        otp: !passkey || (await factors.isEnrolled(pending.sub)),
+        // The code field unless the user's only factor is a passkey, or only a passkey will do.
+        otp: !pending.passkeyOnly && (!passkey || (await factors.isEnrolled(pending.sub))),
         ...(passkey
           ? {
               passkeyAction: `/interaction/${uid}/passkey`,
@@ -119,6 +121,18 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
     /** Shows the second-factor page (again) for `pending`, with an error. */
     render,
     /**
+     * Asks a signed-in user for one of their passkeys only (a step-up to `phr`: a code would not
+     * do): remembers the sign-in, shows the page with the passkey button alone and returns true;
+     * false (nothing shown) when the user has no passkey.
+     */
+    async askPasskey(ctx: Context, uid: string, pending: PendingSignIn): Promise<boolean> {
+      if (!(await deps.passkeys?.has(pending.sub))) return false;
+      const only = { ...pending, passkeyOnly: true };
+      await store.setRecord(pendingKey(uid), only, deps.ttlSeconds);
+      await render(ctx, uid, only);
+      return true;
+    },
+    /**
      * Called after a right password: when the user has a second factor, remembers the sign-in
      * for this interaction, shows the code page and returns true; when the user has none but
      * `required`, shows the enrolment page (an authenticator app, confirmed by a code) and returns
@@ -151,12 +165,14 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
           interaction.prompt.name === 'login' || interaction.prompt.name === 'select_account'
             ? await store.getRecord<PendingSignIn>(pendingKey(interaction.uid))
             : undefined;
-        if (!pending) {
+        if (!pending || pending.passkeyOnly) {
           throw new AppError(
             400,
             'invalid_request',
-            'This sign-in has no code to check. Go back and sign in again.',
-            `otp posted without a pending sign-in during ${interaction.prompt.name}`,
+            pending
+              ? 'This sign-in needs a passkey: a code will not do.'
+              : 'This sign-in has no code to check. Go back and sign in again.',
+            `otp posted ${pending ? 'where only a passkey will do' : 'without a pending sign-in'} during ${interaction.prompt.name}`,
           );
         }
         const body = ctx.request.body as Record<string, unknown>;

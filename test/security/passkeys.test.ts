@@ -336,6 +336,28 @@ describe.each(['memory', 'redis'] as const)('passkey attacks (%s store)', (kind)
     await expectRefused(res, before, 'Too many failed attempts', 429);
   });
 
+  it('serves the pages’ scripts from the issuer’s origin only, under a CSP without inline scripts', async () => {
+    const s = await startSignIn();
+    const page = await s.ua.follow(`${gh.issuer}/interaction/${s.uid}`);
+    const csp = page.res.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    const html = await page.res.text();
+    const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.map(([, attributes]) => /src="([^"]+)"/.exec(attributes!)?.[1])).toEqual([
+      '/assets/simplewebauthn-browser.js',
+      '/assets/passkeys.js',
+    ]);
+    expect(scripts.every(([, , body]) => body!.trim() === '')).toBe(true);
+    for (const path of ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js']) {
+      const res = await fetch(`${gh.issuer}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/javascript/);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect((await res.text()).length).toBeGreaterThan(500);
+    }
+  });
+
   it('logs and counts each attempt by method, never a key or an assertion', async () => {
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.some((e) => e.event === 'mfa.failure' && e.method === 'passkey' && e.audit)).toBe(true);
