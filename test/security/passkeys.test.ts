@@ -51,6 +51,7 @@ describe.each(['memory', 'redis'] as const)('passkey attacks (%s store)', (kind)
     keys.ana = await enrol('ana', new SoftAuthenticator());
     keys.ben = await enrol('ben', new SoftAuthenticator());
     keys.cai = await enrol('cai', new SoftAuthenticator({ counts: true }));
+    keys.dee = await enrol('dee', new SoftAuthenticator({ backupEligible: true }));
   });
   afterAll(async () => {
     await gh?.stop();
@@ -147,6 +148,21 @@ describe.each(['memory', 'redis'] as const)('passkey attacks (%s store)', (kind)
     const res = await submit(s, good(keys.ana!, challenge));
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toContain('/authorize/');
+  });
+
+  it('tells a synced passkey (backup eligible: swk) from a device-bound one (hwk)', async () => {
+    for (const [name, method] of [
+      ['dee', 'swk'],
+      ['ana', 'hwk'],
+    ] as const) {
+      const s = await startSignIn();
+      expect((await submit(s, good(keys[name]!, (await challengeFor(s)).challenge))).status).toBe(303);
+      const success = lines
+        .map((l) => JSON.parse(l) as { event?: string; sub?: string; amr?: string })
+        .filter((e) => e.event === 'mfa.success' && e.sub === `${name}-sub`)
+        .at(-1);
+      expect(success?.amr).toBe(method);
+    }
   });
 
   it('refuses a forged signature, a wrong origin, a wrong rp id, a wrong type and a missing UV flag', async () => {
