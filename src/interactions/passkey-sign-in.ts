@@ -148,7 +148,8 @@ export function createPasskeySignIn(deps: { webauthn: WebAuthn; rateLimits: Rate
           return hooks.completeLogin(
             ctx,
             pending.sub,
-            [...pending.amr, assertion.keyMethod, 'user', 'mfa'],
+            // A step-up from a session that had two factors already keeps each method once.
+            [...new Set([...pending.amr, assertion.keyMethod, 'user', 'mfa'])],
             pending.upstreamId,
           );
         }
