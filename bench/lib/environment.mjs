@@ -52,7 +52,9 @@ export async function prepareEnvironment({ root, scenarios, wants }, hash, clean
   writeFileSync(settingsFile, JSON.stringify(settings));
 
   const env = {
+    root,
     settingsFile,
+    floorFile: join(dir, 'floor-documents.json'),
     gatehouse: { ...baseEnv, configFile, allowInsecure: ['http-issuer'] },
     gatehouseAcked: { ...baseEnv, configFile: ackedConfigFile, allowInsecure: ['http-issuer'] },
     gatehousePlain: {
