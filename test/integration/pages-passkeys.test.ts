@@ -15,6 +15,7 @@ import {
   watchPage,
 } from '../support/browser.js';
 import { discover } from '../support/rp-client.js';
+import { ACR_PHISHING_RESISTANT, KNOWN_ACR_VALUES } from '../../src/mfa/acr.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /**
@@ -75,9 +76,10 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
       env: redis ? { REDIS_URL: redis.url } : {},
       logger: pino({ level: 'info' }, sink),
       overrides: {
-        users: [1, 2, 3, 4, 5, 6, 7, 8].map(user),
+        users: [1, 2, 3, 4, 5, 6, 7, 8, 9].map(user),
         clients: [...Object.values(TEST_CLIENTS), STRICT],
         mfa: { freshSignInSeconds: FRESH_SECONDS },
+        acrValues: [...KNOWN_ACR_VALUES],
       },
     });
     browser = await launchBrowser();
@@ -171,7 +173,11 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
     const tokens = await rp.redeem(callback).catch((err: { cause?: unknown }) => {
       throw new Error(JSON.stringify(err.cause));
     });
-    expect(tokens.claims()).toMatchObject({ sub: 'pia-1', amr: ['hwk', 'user', 'mfa'] });
+    expect(tokens.claims()).toMatchObject({
+      sub: 'pia-1',
+      amr: ['hwk', 'user', 'mfa'],
+      acr: ACR_PHISHING_RESISTANT,
+    });
     expect(watch.problems()).toEqual([]);
     const scripts = watch.requests.filter((r) => r.type === 'script').map((r) => new URL(r.url));
     expect(scripts.length).toBeGreaterThan(0);
@@ -265,6 +271,26 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
     const callback = await redirectToRp(page, () => submitForm(page, 'button:has-text("Allow")'));
     expect((await rp.redeem(callback)).claims()).toMatchObject({
       sub: 'pia-4',
+      amr: ['pwd', 'hwk', 'user', 'mfa'],
+    });
+  }, 90_000);
+
+  it('steps up to phr: acr_values=phr asks for the passkey and the ID token says acr phr', async () => {
+    const page = await openPage();
+    await addAuthenticator(page);
+    await openAccount(page, 9);
+    await addPasskey(page);
+    await context!.clearCookies();
+    const rp = await rpRequest(TEST_CLIENTS.web, { acr_values: ACR_PHISHING_RESISTANT });
+    await page.goto(rp.url);
+    await signInOnPage(page, creds(9));
+    expect(await page.title()).toBe('Two-step verification · Gatehouse');
+    expect(await page.locator('input[name=otp]').count()).toBe(0);
+    await submitForm(page, 'button[name=passkey]');
+    const callback = await redirectToRp(page, () => submitForm(page, 'button:has-text("Allow")'));
+    expect((await rp.redeem(callback)).claims()).toMatchObject({
+      sub: 'pia-9',
+      acr: ACR_PHISHING_RESISTANT,
       amr: ['pwd', 'hwk', 'user', 'mfa'],
     });
   }, 90_000);
