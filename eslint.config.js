@@ -27,4 +27,9 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
   },
+  // The pages' own scripts run in the browser.
+  {
+    files: ['views/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', FormData: 'readonly' } },
+  },
 );

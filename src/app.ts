@@ -16,6 +16,7 @@ import { createSecurityHeaders } from './http/security-headers.js';
 import { createPinIssuer } from './http/pin-issuer.js';
 import { createRequestId } from './http/request-id.js';
 import { createHealthRoutes } from './http/health.js';
+import { createScriptAssets } from './http/scripts.js';
 import { createMetadataCache, type MetadataCache } from './http/metadata-cache.js';
 import { createBodyLimit } from './http/body-limit.js';
 import { createRefuse } from './http/refusal.js';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Koa {
     }),
   );
   app.use(createHealthRoutes({ store: deps.store, stylesheet: views.stylesheet }));
+  app.use(createScriptAssets()); // the passkey buttons' scripts
 
   if (config.mode === 'test' && deps.testAccounts) {
     const testApi = createTestApiRouter({

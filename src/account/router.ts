@@ -15,6 +15,9 @@ import type { Factors } from '../mfa/factors.js';
 import { newTotpSecret } from '../mfa/totp.js';
 import { totpSetupView } from '../mfa/qr.js';
 import { ACCOUNT_CLIENT_ID, accountCallback } from '../oidc/account-client.js';
+import { createPasskeys } from '../mfa/passkeys.js';
+import { createWebAuthn } from '../mfa/webauthn.js';
+import { describePasskeys, registerAccountPasskeyRoutes } from './passkey-routes.js';
 
 export interface AccountDeps {
   providers: ProviderRef;
@@ -29,6 +32,7 @@ export interface AccountDeps {
 /** A signed-in user of the page: the provider's session, its account and its CSRF token. */
 interface SignedIn {
   sub: string;
+  username: string;
   name: string;
   sessionId: string;
   loginTs: number;
@@ -102,6 +106,7 @@ export function createAccountRouter(deps: AccountDeps): Router {
     const name = typeof account.claims.name === 'string' ? account.claims.name : account.username;
     return {
       sub: account.claims.sub,
+      username: account.username,
       name,
       sessionId: session.jti,
       loginTs: session.loginTs,
@@ -129,27 +134,35 @@ export function createAccountRouter(deps: AccountDeps): Router {
     return user;
   }
 
-  const isFresh = (user: SignedIn) => Date.now() / 1000 - user.loginTs <= config.mfa.freshSignInSeconds;
-  const audit = (ctx: Context, event: string, sub: string) =>
+  const isFresh = (user: { loginTs: number }) =>
+    Date.now() / 1000 - user.loginTs <= config.mfa.freshSignInSeconds;
+  const audit = (ctx: Context, event: string, sub: string, fields: Record<string, unknown> = {}) =>
     (ctx.state.log as Logger | undefined)?.info(
-      { audit: true, event, sub, ip: ctx.ip, via: 'account page' },
+      { audit: true, event, sub, ip: ctx.ip, via: 'account page', ...fields },
       'second factors changed',
     );
+  const passkeys = createPasskeys(store);
 
-  async function renderAccount(ctx: Context, user: SignedIn, notice?: string) {
+  async function renderAccount(ctx: Context, user: SignedIn, notice?: string, status?: number) {
     const factorsNow = await factors.describe(user.sub);
-    views.render(ctx, 'account', {
-      title: 'Your account',
-      accountName: user.name,
-      csrf: user.csrf,
-      totp: factorsNow.totp,
-      enrolledAt: factorsNow.enrolledAt
-        ? new Date(factorsNow.enrolledAt).toISOString().slice(0, 10)
-        : undefined,
-      recoveryCodesLeft: factorsNow.recoveryCodesLeft,
-      freshMinutes: Math.max(1, Math.round(config.mfa.freshSignInSeconds / 60)),
-      ...(notice ? { notice } : {}),
-    });
+    views.render(
+      ctx,
+      'account',
+      {
+        title: 'Your account',
+        accountName: user.name,
+        csrf: user.csrf,
+        passkeys: await describePasskeys(passkeys, user.sub),
+        totp: factorsNow.totp,
+        enrolledAt: factorsNow.enrolledAt
+          ? new Date(factorsNow.enrolledAt).toISOString().slice(0, 10)
+          : undefined,
+        recoveryCodesLeft: factorsNow.recoveryCodesLeft,
+        freshMinutes: Math.max(1, Math.round(config.mfa.freshSignInSeconds / 60)),
+        ...(notice ? { notice } : {}),
+      },
+      status,
+    );
   }
 
   async function renderSetup(ctx: Context, user: SignedIn, secret: string, error?: string) {
@@ -254,6 +267,25 @@ export function createAccountRouter(deps: AccountDeps): Router {
     audit(ctx, 'mfa.reset', user.sub);
     await renderAccount(ctx, user, 'The authenticator app and your recovery codes were removed.');
   });
+
+  registerAccountPasskeyRoutes(
+    router,
+    {
+      passkeys,
+      webauthn: createWebAuthn({ issuer: config.issuer, rpName: new URL(config.issuer).host, passkeys }),
+    },
+    {
+      form,
+      postedBy,
+      isFresh,
+      signIn,
+      renderAccount: async (ctx, user, notice, status) => {
+        const current = await signedIn(ctx);
+        if (current && current.sub === user.sub) await renderAccount(ctx, current, notice, status);
+      },
+      audit,
+    },
+  );
 
   return router;
 }

@@ -4,6 +4,7 @@ import { createAccountStore } from '../accounts/account-store.js';
 import { createStoredAccountStore } from '../accounts/stored-accounts.js';
 import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
 import { newTotpSecret, totpUri } from '../mfa/totp.js';
+import { createPasskeys } from '../mfa/passkeys.js';
 import { escapeForTerminal as safe } from './terminal-text.js';
 
 export const MFA_COMMANDS = ['reset-mfa', 'enrol-totp', 'recovery-codes'] as const;
@@ -31,11 +32,12 @@ export async function runMfaCommand(
   switch (command) {
     case 'reset-mfa': {
       const { configuredTotpRemains } = await factors.reset(sub);
-      audit('mfa.reset', { sub, username: account.username });
+      const passkeysRemoved = await createPasskeys(store).removeAll(sub);
+      audit('mfa.reset', { sub, username: account.username, passkeysRemoved });
       return {
         text: configuredTotpRemains
-          ? `removed the stored second factors and recovery codes of ${who}; its users[].totp in the configuration file still applies: remove it there`
-          : `removed the second factors and recovery codes of ${who}: the next sign-in asks for the password only`,
+          ? `removed the stored second factors, passkeys (${passkeysRemoved}) and recovery codes of ${who}; its users[].totp in the configuration file still applies: remove it there`
+          : `removed the second factors, passkeys (${passkeysRemoved}) and recovery codes of ${who}: the next sign-in asks for the password only`,
         code: 0,
       };
     }

@@ -19,6 +19,9 @@ import { willIssueRefreshToken } from '../oidc/refresh-token-policy.js';
 import type { Store } from '../storage/store.js';
 import { configuredTotpSecrets, createFactors } from '../mfa/factors.js';
 import { createSecondFactorStep } from './second-factor.js';
+import { createPasskeys } from '../mfa/passkeys.js';
+import { createWebAuthn } from '../mfa/webauthn.js';
+import { createPasskeySignIn } from './passkey-sign-in.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.js';
 import { requiresMfa } from '../oidc/client-rights.js';
 import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
@@ -73,8 +76,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     await next();
   });
 
+  const passkeys = createPasskeys(deps.store);
   const secondFactor = createSecondFactorStep({
     store: deps.store,
+    passkeys,
     factors: createFactors(deps.store, configuredTotpSecrets(config.users)),
     views,
     rateLimits,
@@ -90,7 +95,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     providers,
     availability: createFactorAvailability(deps.store, config.users),
     secondFactor,
-    ...(deps.askForPasskey ? { askForPasskey: deps.askForPasskey } : {}),
+    // A phr step-up asks a user who holds a passkey for one of theirs (never a code).
+    askForPasskey: deps.askForPasskey ?? ((ctx, uid, signIn) => secondFactor.askPasskey(ctx, uid, signIn)),
   });
 
   const details = (ctx: Context) => providers.current.interactionDetails(ctx.req, ctx.res);
@@ -152,6 +158,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         // "Continue with <name>" buttons (src/upstreams/upstream-router.ts handles their form).
         upstreams: config.upstreams.filter((u) => u.type !== 'ldap').map(({ id, name }) => ({ id, name })),
         upstreamAction: `/interaction/${uid}/upstream`,
+        passkeyAction: `/interaction/${uid}/passkey`,
+        passkeyOptions: `/interaction/${uid}/passkey/options`,
         ...data,
       },
       status,
@@ -367,6 +375,27 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     form,
     details,
     requireCsrf,
+    completeLogin: (ctx, sub, amr, upstreamId) =>
+      details(ctx).then((i) => completeLogin(ctx, i, sub, amr, { upstreamId })),
+  });
+
+  const passkeySignIn = createPasskeySignIn({
+    webauthn: createWebAuthn({ issuer: config.issuer, rpName: new URL(config.issuer).host, passkeys }),
+    rateLimits,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+  passkeySignIn.register(router, {
+    form,
+    details,
+    requireCsrf,
+    pending: (uid) => secondFactor.pending(uid),
+    clearPending: (uid) => secondFactor.clearPending(uid),
+    renderLogin: async (ctx, uid, clientId, error, status) => {
+      const { clientName, unverifiedClient } = await describeClient(clientId);
+      renderLogin(ctx, uid, { clientName, unverifiedClient, username: '', error }, status);
+    },
+    renderSecondFactor: (ctx, uid, pending, error, status) =>
+      secondFactor.render(ctx, uid, pending, error, status),
     completeLogin: (ctx, sub, amr, upstreamId) =>
       details(ctx).then((i) => completeLogin(ctx, i, sub, amr, { upstreamId })),
   });

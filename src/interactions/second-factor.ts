@@ -9,6 +9,7 @@ import { budgetKey, type Budget, type RateLimits } from '../http/rate-limits.js'
 import type { Factors } from '../mfa/factors.js';
 import { newTotpSecret } from '../mfa/totp.js';
 import { totpSetupView } from '../mfa/qr.js';
+import type { Passkeys } from '../mfa/passkeys.js';
 
 /** A sign-in whose password was right, waiting for its second factor: `mfa-pending:<uid>`. */
 interface PendingSignIn {
@@ -18,6 +19,8 @@ interface PendingSignIn {
   clientName: string;
   /** The upstream (an LDAP directory) that checked the password, for the ID tokens' `idp`. */
   upstreamId?: string;
+  /** Set when only a passkey will do (a step-up to `phr`): the code page offers no code field. */
+  passkeyOnly?: boolean;
   /** Set when the user has no second factor but must have one: the app being set up. */
   enrol?: { secret: string; account: string; confirmed?: boolean };
 }
@@ -32,6 +35,8 @@ export interface SecondFactorDeps {
   ttlSeconds: number;
   issuer: string;
   csrfFor(uid: string): string;
+  /** When given, a user's passkeys count as a second factor (the page offers them). */
+  passkeys?: Passkeys;
 }
 
 /** What the interaction router lends the step: its loaders and the way it ends a sign-in. */
@@ -58,7 +63,8 @@ const WRONG_CODE = 'That code is not right, or was already used. Try the next co
 export function createSecondFactorStep(deps: SecondFactorDeps) {
   const { store, factors, views, rateLimits, metrics } = deps;
 
-  function render(ctx: Context, uid: string, clientName: string, error?: string, status?: number) {
+  async function render(ctx: Context, uid: string, pending: PendingSignIn, error?: string, status?: number) {
+    const passkey = (await deps.passkeys?.has(pending.sub)) ?? false;
     views.render(
       ctx,
       'second-factor',
@@ -67,7 +73,15 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
         action: `/interaction/${uid}/otp`,
         abortAction: `/interaction/${uid}/abort`,
         csrf: deps.csrfFor(uid),
-        clientName,
+        clientName: pending.clientName,
+        // The code field unless the user's only factor is a passkey, or only a passkey will do.
+        otp: !pending.passkeyOnly && (!passkey || (await factors.isEnrolled(pending.sub))),
+        ...(passkey
+          ? {
+              passkeyAction: `/interaction/${uid}/passkey`,
+              passkeyOptions: `/interaction/${uid}/passkey/options`,
+            }
+          : {}),
         ...(error ? { error } : {}),
       },
       status,
@@ -96,6 +110,28 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
   }
 
   return {
+    /** The sign-in waiting for its second factor in interaction `uid` (not one enrolling), if any. */
+    async pending(uid: string): Promise<PendingSignIn | undefined> {
+      const pending = await store.getRecord<PendingSignIn>(pendingKey(uid));
+      return pending && !pending.enrol ? pending : undefined;
+    },
+    async clearPending(uid: string): Promise<void> {
+      await store.deleteRecord(pendingKey(uid));
+    },
+    /** Shows the second-factor page (again) for `pending`, with an error. */
+    render,
+    /**
+     * Asks a signed-in user for one of their passkeys only (a step-up to `phr`: a code would not
+     * do): remembers the sign-in, shows the page with the passkey button alone and returns true;
+     * false (nothing shown) when the user has no passkey.
+     */
+    async askPasskey(ctx: Context, uid: string, pending: PendingSignIn): Promise<boolean> {
+      if (!(await deps.passkeys?.has(pending.sub))) return false;
+      const only = { ...pending, passkeyOnly: true };
+      await store.setRecord(pendingKey(uid), only, deps.ttlSeconds);
+      await render(ctx, uid, only);
+      return true;
+    },
     /**
      * Called after a right password: when the user has a second factor, remembers the sign-in
      * for this interaction, shows the code page and returns true; when the user has none but
@@ -108,9 +144,9 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
       pending: PendingSignIn,
       required: { mfa: boolean; account: string },
     ): Promise<boolean> {
-      if (await factors.isEnrolled(pending.sub)) {
+      if ((await factors.isEnrolled(pending.sub)) || (await deps.passkeys?.has(pending.sub))) {
         await store.setRecord(pendingKey(uid), pending, deps.ttlSeconds);
-        render(ctx, uid, pending.clientName);
+        await render(ctx, uid, pending);
         return true;
       }
       if (!required.mfa) return false;
@@ -129,12 +165,14 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
           interaction.prompt.name === 'login' || interaction.prompt.name === 'select_account'
             ? await store.getRecord<PendingSignIn>(pendingKey(interaction.uid))
             : undefined;
-        if (!pending) {
+        if (!pending || pending.passkeyOnly) {
           throw new AppError(
             400,
             'invalid_request',
-            'This sign-in has no code to check. Go back and sign in again.',
-            `otp posted without a pending sign-in during ${interaction.prompt.name}`,
+            pending
+              ? 'This sign-in needs a passkey: a code will not do.'
+              : 'This sign-in has no code to check. Go back and sign in again.',
+            `otp posted ${pending ? 'where only a passkey will do' : 'without a pending sign-in'} during ${interaction.prompt.name}`,
           );
         }
         const body = ctx.request.body as Record<string, unknown>;
@@ -153,7 +191,7 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
             ctx.status = 429;
             return;
           }
-          return render(ctx, interaction.uid, pending.clientName, message, 429);
+          return render(ctx, interaction.uid, pending, message, 429);
         }
         const log = (ctx.state.log as Logger | undefined)?.child({ audit: true });
         const clientId = interaction.params.client_id;
@@ -198,7 +236,7 @@ export function createSecondFactorStep(deps: SecondFactorDeps) {
             'second factor refused',
           );
           await rateLimits.recordFailures(budgets);
-          return render(ctx, interaction.uid, pending.clientName, WRONG_CODE, 401);
+          return render(ctx, interaction.uid, pending, WRONG_CODE, 401);
         }
         metrics?.secondFactors.inc({ method, result: 'success' });
         log?.info({ event: 'mfa.success', sub: pending.sub, method, clientId }, 'second factor accepted');

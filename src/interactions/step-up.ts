@@ -17,15 +17,16 @@ export interface StepUpSignIn {
 }
 
 /**
- * PASSKEY SEAM (2 of 2): asks the user for a passkey to reach `phr` (or two factors), rendering
- * the page and returning true; false when it cannot (nothing rendered: the caller goes on as if
- * the user held no passkey). The passkeys code passes its own as `StepUpDeps.askForPasskey`; it
- * ends the sign-in with `amr` ["hwk"|"swk", "user", "mfa"] through the interaction router's
- * `completeLogin`. Seam 1 (whether the user holds a passkey) is in src/mfa/factor-availability.ts.
+ * Asks the user for a passkey to reach `phr` (or two factors), rendering the page and returning
+ * true; false when it cannot (nothing rendered: the caller goes on as if the user held no
+ * passkey). The interaction router passes the second-factor step's `askPasskey` (only the user's
+ * own passkeys, no code field); the passkey step (passkey-sign-in.ts) then ends the sign-in with
+ * the first factor's `amr` plus `hwk`|`swk`, `user`, `mfa`. Whether the user holds a passkey is
+ * src/mfa/factor-availability.ts.
  */
 export type AskForPasskey = (ctx: Context, uid: string, signIn: StepUpSignIn) => Promise<boolean>;
 
-/** Until passkeys exist: never asks. */
+/** Never asks (for a router built without the passkey step). */
 export const noPasskeyPrompt: AskForPasskey = async () => false;
 
 export interface StepUpDeps {

@@ -6,6 +6,9 @@ import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { UserAgent, signIn } from '../support/browserless.js';
 import { redeemCode } from '../support/flows.js';
 import { totpCode } from '../support/totp.js';
+import { createPasskeys } from '../../src/mfa/passkeys.js';
+import { createAccountStore } from '../../src/accounts/account-store.js';
+import { createStoredAccountStore } from '../../src/accounts/stored-accounts.js';
 
 const WEB = TEST_CLIENTS.web;
 const DANA = { username: 'dana', password: 'dana-passw0rd-long' };
@@ -86,6 +89,32 @@ describe('gatehouse-admin users enrol-totp, recovery-codes and reset-mfa', () =>
     expect(reset.stdout).toContain('removed the second factors');
     expect(reset.stderr).toContain('"event":"mfa.reset"');
     expect(await signInDana()).toEqual({ amr: ['pwd'], asked: 0 });
+  });
+
+  it('reset-mfa removes the passkeys too (and their credential index)', async () => {
+    const passkeys = createPasskeys(gh.store);
+    // dana, added by the admin command above (the admin command reads the store, not the test's users).
+    const dana = await createStoredAccountStore(createAccountStore([]), gh.store).findByUsername('dana');
+    const sub = dana!.claims.sub;
+    const passkey = (id: string) => ({
+      id,
+      publicKey: 'pQECAyYgASFYIA',
+      counter: 0,
+      backupEligible: false,
+      backedUp: false,
+      name: id,
+      createdAt: Date.now(),
+    });
+    expect(await passkeys.add(sub, passkey('cred-one'))).toBe(true);
+    expect(await passkeys.add(sub, passkey('cred-two'))).toBe(true);
+    expect(await passkeys.findByCredential('cred-one')).toMatchObject({ sub });
+    const reset = await admin(['users', 'reset-mfa', 'dana']);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain('passkeys (2)');
+    expect(reset.stderr).toContain('"passkeysRemoved":2');
+    expect(await passkeys.list(sub)).toEqual([]);
+    expect(await passkeys.findByCredential('cred-one')).toBeUndefined();
+    expect(await gh.store.getRecord('passkey-credential:cred-two')).toBeUndefined();
   });
 
   it('answers an unknown user or a missing name with a usage error', async () => {
