@@ -85,11 +85,11 @@ export function createAwsApiRequests(providers: ProviderRef, issuer: string) {
     for (const [key, value] of Object.entries(request.form)) if (value !== undefined) params.set(key, value);
     const payload = Buffer.from(params.toString());
     const req = buildRequest(request.path, payload, {
+      ...request.headers, // first: none of them may change what the form is or where it goes
       ...origin,
       'content-type': 'application/x-www-form-urlencoded',
       'content-length': String(payload.length),
       accept: 'application/json',
-      ...request.headers,
     });
     const res = new ServerResponse(req);
     res.statusCode = 404; // what Koa starts every request with: no route, no answer
@@ -97,13 +97,15 @@ export function createAwsApiRequests(providers: ProviderRef, issuer: string) {
     const ctx = provider.createContext(req, res);
     ctx.request.ip = request.ip;
     const state = request.state;
-    if (state)
+    if (state) {
+      // The logger is made on first use (http/request-id.ts): read it only when a line is written.
       ctx.state = {
         requestId: state.requestId,
         get log() {
           return state.log;
         },
       };
+    }
     await runAsAwsApiRequest(() => run(ctx as never));
     const retryAfter = ctx.response.get('retry-after');
     return { status: ctx.status, body: ctx.body, ...(retryAfter ? { retryAfter } : {}) };
