@@ -45,6 +45,7 @@ function scenarioTable(results, scenario) {
         isGatehouse && floor ? fmtRatio(run.rate / floor.rate) : '',
         run.cpu ? fmtCpu(cpuPerUnit(run)) : '',
         target === 'peer' ? '' : String(run.redisCommandsPerUnit ?? ''),
+        String(run.redisRoundTripsPerUnit ?? ''),
         run.cpu ? `${run.cpu.server} / ${run.cpu.loadGenerator} / ${run.cpu.other}` : '',
       ]);
     }
@@ -64,6 +65,7 @@ function scenarioTable(results, scenario) {
       '× floor',
       `Server CPU ${scenario.unit ? 'ms/login' : 'µs/req'}`,
       `Redis cmds/${scenario.unit ? 'login' : 'req'}`,
+      `Redis round trips/${scenario.unit ? 'login' : 'req'}`,
       'Cores: server / load gen. / other',
     ],
     rows,
@@ -113,7 +115,9 @@ export function renderReport(results, scenarios) {
       'Rates are the median of the rounds. × baseline and × peer: Gatehouse’s rate over theirs in the same scenario and',
       'number of workers. Server CPU: cores the server used over its rate (its cost per unit of work, whatever the',
       'load generator could offer). Redis cmds: commands Redis ran per unit (INFO commandstats; a Lua script counts',
-      'with the commands it runs). Cores: CPU used during the measurement by the server, the load generator and other',
+      'with the commands it runs). Redis round trips: requests the server sent to Redis per unit, counted on the wire by a',
+      'proxy in front of each target: a command, a MULTI … EXEC or a Lua script counts one; commands sent side by side',
+      'without MULTI count one each (bench/lib/redis-round-trips.mjs). Cores: CPU used during the measurement by the server, the load generator and other',
       'processes on the machine. † = other processes still took more than a quarter of a core in some round.',
       '× floor: Gatehouse’s rate over a bare node:http server answering the same bytes and headers (bench/floor.mjs).',
     ].join('\n'),

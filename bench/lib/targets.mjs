@@ -32,13 +32,21 @@ export async function startTargets(ctx, workers, env) {
   /** Starts one Gatehouse (after its port is chosen, so ports are picked one at a time). */
   const startGatehouse = async (name, main, settings, mintTarget) => {
     const port = await freePort();
+    const roundTrips = await env.roundTrips.for(name);
     starts.push(
       startServer({
         name,
         args: [...profile(name), main],
-        env: gatehouseEnv({ ...settings, port, workers }),
+        env: gatehouseEnv({ ...settings, redisUrl: roundTrips.url, port, workers }),
         readyLine: 'Gatehouse is running at',
-      }).then((server) => ({ name, kind: 'gatehouse', ...(mintTarget ? { mintTarget } : {}), port, server })),
+      }).then((server) => ({
+        name,
+        kind: 'gatehouse',
+        ...(mintTarget ? { mintTarget } : {}),
+        port,
+        server,
+        roundTrips,
+      })),
     );
   };
   if (needs('gatehouse')) await startGatehouse('gatehouse', gatehouseMain, env.gatehouse, 'gatehouse');
@@ -50,6 +58,7 @@ export async function startTargets(ctx, workers, env) {
   if (needs('gatehouse-plain')) await startGatehouse('gatehouse-plain', gatehouseMain, env.gatehousePlain);
   if (needs('baseline')) {
     const port = await freePort();
+    const roundTrips = await env.roundTrips.for('baseline');
     starts.push(
       startServer({
         name: 'baseline',
@@ -59,9 +68,17 @@ export async function startTargets(ctx, workers, env) {
           PORT: String(port),
           WORKERS: String(workers),
           BENCH_SETTINGS: env.settingsFile,
+          BENCH_REDIS_URL: roundTrips.url,
         },
         readyLine: 'baseline ready',
-      }).then((server) => ({ name: 'baseline', kind: 'baseline', mintTarget: 'baseline', port, server })),
+      }).then((server) => ({
+        name: 'baseline',
+        kind: 'baseline',
+        mintTarget: 'baseline',
+        port,
+        server,
+        roundTrips,
+      })),
     );
   }
   if (needs('peer')) {
