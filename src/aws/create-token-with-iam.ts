@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type Provider from 'oidc-provider';
 import { AwsApiError } from './errors.js';
-import { unwrap, type Delegate } from './delegate.js';
+import { unwrap, type Caller, type Delegate } from './delegate.js';
 import { toCreateTokenResponse } from './create-token.js';
 import type { createTokenWithIamRequest } from './wire.js';
 
@@ -21,7 +21,7 @@ const IAM_GRANTS = new Set([
 export async function createTokenWithIam(
   deps: { delegate: Delegate; provider: Provider },
   request: z.infer<typeof createTokenWithIamRequest>,
-  remoteAddress: string,
+  caller: Caller,
 ) {
   if (!IAM_GRANTS.has(request.grantType)) {
     throw new AwsApiError(
@@ -61,7 +61,7 @@ export async function createTokenWithIam(
         subject_token_type: request.subjectTokenType,
         requested_token_type: request.requestedTokenType,
       },
-      remoteAddress,
+      caller,
       headers,
     ),
   );

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { unwrap, type Delegate } from './delegate.js';
+import { unwrap, type Caller, type Delegate } from './delegate.js';
 import type { createTokenRequest } from './wire.js';
 
 /** Maps the OAuth token response to the model's CreateTokenResponse members. */
@@ -20,7 +20,7 @@ export function toCreateTokenResponse(body: Record<string, unknown>) {
 export async function createToken(
   deps: { delegate: Delegate },
   request: z.infer<typeof createTokenRequest>,
-  remoteAddress: string,
+  caller: Caller,
 ) {
   const body = unwrap(
     await deps.delegate(
@@ -36,7 +36,7 @@ export async function createToken(
         redirect_uri: request.redirectUri,
         code_verifier: request.codeVerifier,
       },
-      remoteAddress,
+      caller,
     ),
   );
   return toCreateTokenResponse(body);

@@ -1,8 +1,11 @@
-import { inject, type Response } from 'light-my-request';
-import type Provider from 'oidc-provider';
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
 import type { ProviderRef } from '../oidc/provider-ref.js';
-import { runAsAwsApiRequest } from '../oidc/aws-api-requests.js';
+import { createAwsApiRequests } from '../oidc/aws-api-requests.js';
 import { AwsApiError } from './errors.js';
+
+/** Who makes the AWS request: its address and its request state (id, logger). */
+export type Caller = Pick<Context, 'ip' | 'state'>;
 
 export interface DelegateResult {
   status: number;
@@ -12,66 +15,27 @@ export interface DelegateResult {
 }
 
 /**
- * Sends a standard OAuth form request to oidc-provider in-process, as if it had come to the
- * issuer: the AWS API translates, the provider's own endpoints do the work (grants, codes,
- * device state, limits), and the result is translated back. The request runs marked as the
- * AWS API's (oidc/aws-api-requests.ts), so the provider applies the AWS API's rules to it.
+ * Hands a standard OAuth form request to the provider's own endpoint, in-process
+ * (oidc/aws-api-requests.ts: no second HTTP request): the AWS API translates, the provider's
+ * own endpoints do the work (grants, codes, device state, limits), and the result is
+ * translated back. The request runs marked as the AWS API's, so the provider applies the AWS
+ * API's rules to it, from the AWS caller's address, with the AWS request's id in its audit lines.
  */
 export function createDelegate(providers: ProviderRef, issuer: string) {
-  // The request handler of the provider in use, rebuilt when the provider is replaced.
-  let handlerOf: Provider | undefined;
-  let handler: ReturnType<Provider['callback']>;
-  const currentHandler = () => {
-    if (handlerOf !== providers.current) {
-      handlerOf = providers.current;
-      handler = handlerOf.callback();
-    }
-    return handler;
-  };
-  const { host, protocol } = new URL(issuer);
+  const send = createAwsApiRequests(providers, issuer);
   return async function postForm(
     path: string,
     form: Record<string, string | undefined>,
-    remoteAddress: string,
-    extraHeaders: Record<string, string> = {},
+    caller: Caller,
+    headers: Record<string, string> = {},
   ): Promise<DelegateResult> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(form)) if (value !== undefined) params.set(key, value);
-    const handler = currentHandler() as Parameters<typeof inject>[0];
-    // The callback form starts the request at once, inside the marked context (the promise
-    // form would start it when awaited, outside).
-    const res = await runAsAwsApiRequest(
-      () =>
-        new Promise<Response>((resolve, reject) =>
-          inject(
-            handler,
-            {
-              method: 'POST',
-              url: path,
-              remoteAddress,
-              headers: {
-                host,
-                'x-forwarded-host': host,
-                'x-forwarded-proto': protocol.replace(':', ''),
-                'content-type': 'application/x-www-form-urlencoded',
-                accept: 'application/json',
-                ...extraHeaders,
-              },
-              payload: params.toString(),
-            },
-            (err, response) =>
-              err || !response ? reject(err ?? new Error('no response')) : resolve(response),
-          ),
-        ),
-    );
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(res.payload) as Record<string, unknown>;
-    } catch {
+    const state = caller.state as { requestId?: unknown; log?: Logger };
+    const res = await send({ path, form, ip: caller.ip, headers, state });
+    if (!res.body || typeof res.body !== 'object' || Buffer.isBuffer(res.body)) {
       throw new AwsApiError('server_error', 'unexpected response from the token service');
     }
-    const retryAfter = res.headers['retry-after'];
-    return { status: res.statusCode, body, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
+    const body = res.body as Record<string, unknown>;
+    return { status: res.status, body, ...(res.retryAfter ? { retryAfter: res.retryAfter } : {}) };
   };
 }
 

@@ -113,7 +113,7 @@ export function createAwsRouter(deps: AwsDeps): Router {
       return startDeviceAuthorization(
         { delegate, provider: providers.current, config },
         parseRequest(ctx, startDeviceAuthorizationRequest, raw),
-        ctx.ip,
+        ctx,
       );
     }),
   );
@@ -139,10 +139,10 @@ export function createAwsRouter(deps: AwsDeps): Router {
         return createTokenWithIam(
           { delegate, provider: providers.current },
           parseRequest(ctx, createTokenWithIamRequest, raw),
-          ctx.ip,
+          ctx,
         );
       }
-      return createToken({ delegate }, parseRequest(ctx, createTokenRequest, raw), ctx.ip);
+      return createToken({ delegate }, parseRequest(ctx, createTokenRequest, raw), ctx);
     }),
   );
   router.all(['/client/register', '/device_authorization', '/token'], (ctx) => {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/schema.js';
-import { unwrap, type Delegate } from './delegate.js';
+import { unwrap, type Caller, type Delegate } from './delegate.js';
 import type { startDeviceAuthorizationRequest } from './wire.js';
 
 /**
@@ -12,7 +12,7 @@ import type { startDeviceAuthorizationRequest } from './wire.js';
 export async function startDeviceAuthorization(
   deps: { delegate: Delegate; provider: Provider; config: Config },
   request: z.infer<typeof startDeviceAuthorizationRequest>,
-  remoteAddress: string,
+  caller: Caller,
 ) {
   const client = await deps.provider.Client.find(request.clientId);
   const scope = client?.scope ?? deps.config.aws.defaultScopes.join(' ');
@@ -20,7 +20,7 @@ export async function startDeviceAuthorization(
     await deps.delegate(
       '/device_authorization',
       { client_id: request.clientId, client_secret: request.clientSecret, scope },
-      remoteAddress,
+      caller,
     ),
   );
   return {
