@@ -23,7 +23,7 @@ export const WEIGHTS = {
 
 /**
  * Each operation: `build()` → a request and a `settle(result)` that returns 'ok' or
- * 'unexpected' (and feeds the supplies), or undefined when its supply is empty.
+ * 'unexpected' (and feeds the supplies: access tokens come from code exchanges only), or undefined when its supply is empty.
  * `onInterrupted(taken)` receives refresh tokens whose request ended in a 503 or without an
  * answer: whether they still redeem is checked after the outage.
  */
@@ -60,8 +60,9 @@ export function createMix({ supplies, onInterrupted }) {
           }
           const answer = status === 200 ? json(body) : {};
           if (!answer.refresh_token || !answer.access_token) return 'unexpected';
+          // Its access token is not reused: the restart check's second redemption of a sampled
+          // token revokes the token's whole grant (reuse detection), access tokens included.
           supplies.returnRefresh(answer.refresh_token, taken);
-          supplies.addAccess(answer.access_token);
           return 'ok';
         },
       };

@@ -56,8 +56,11 @@ function panel({ index, title, unit, series, bars, buckets, seconds, marks }) {
     const points = buckets.map((b) => `${x(b.t + 2.5).toFixed(1)},${y(b[s.key]).toFixed(1)}`).join(' ');
     out.push(`<polyline points="${points}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
   }
-  for (const m of marks)
+  for (const m of marks) {
     out.push(`<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${y0}" y2="${y0 + PANEL}" class="mark"/>`);
+    if (index === 0)
+      out.push(`<text x="${x(m.t) + 3}" y="${y0 + 12}" class="tick" fill="#c00">${esc(m.label)}</text>`);
+  }
   let lx = W - RIGHT - 8;
   for (const s of [...series, ...bars].reverse()) {
     const width = 14 + s.label.length * 6.2;
@@ -75,7 +78,15 @@ function panel({ index, title, unit, series, bars, buckets, seconds, marks }) {
 export function renderSoakSvg(results) {
   const seconds = results.options.seconds;
   const buckets = results.buckets.filter((b) => b.t < seconds);
-  const marks = results.events.filter((e) => /SHUTDOWN|SIGTERM|ready, back/.test(e.what));
+  const short = [
+    [/redis SHUTDOWN/, 'Redis SHUTDOWN'],
+    [/SIGTERM/, 'instance B stopped'],
+    [/ready, back/, 'B back'],
+  ];
+  const marks = results.events.flatMap((e) => {
+    const found = short.find(([re]) => re.test(e.what));
+    return found ? [{ t: e.t, label: found[1] }] : [];
+  });
   const height = TOP + 3 * (PANEL + GAP) + 30;
   const xAxis = [];
   const step = seconds > 300 ? 60 : seconds > 120 ? 30 : 15;
