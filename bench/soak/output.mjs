@@ -23,7 +23,8 @@ function renderSection(results, name) {
     `Latest soak: ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${results.options.minutes} minutes, commit \`${m.commit}\`${m.dirty ? ' (with uncommitted changes in src/)' : ''}, ${m.cores} × ${m.cpu}, Node ${m.node}, Redis ${m.redis.split(' ')[0]}.`,
     `Capacity measured with the mix: **${results.capacity} req/s**; offered **${results.targetRate} req/s** (${Math.round((results.targetRate / results.capacity) * 100)} %);`,
     `answered ${t.requests} requests (${t.achievedRate} req/s), p50 ${t.p50} ms, p99 ${t.p99} ms; ${t.shed} shed by the load generator.`,
-    `Average cores used: ${servers}, Redis ${c.redis}, load generator and minting ${c.loadGenerator}, other processes ${c.other}.`,
+    `Average cores used: ${servers}, Redis ${c.redis}, load generator and minting ${c.loadGenerator}, other processes ${c.other}` +
+      ` (more than half a core in ${results.machineNoise.percent} % of the 5-second samples${results.machineNoise.percent > 10 ? ': a disturbed run, read its latencies and any 503 outside the outage with that in mind' : ''}).`,
     '',
     `![Soak: answers per second, p50/p99 latency and errors per 5-second bucket](bench/results/soak-latest.svg)`,
     '',
@@ -44,6 +45,9 @@ export function writeOutputs(root, results, options, log) {
   const svg = renderSoakSvg(results);
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(dir, `${name}.svg`), svg);
+  const noise = results.machineNoise;
+  if (noise.percent > 10)
+    log(`soak: other processes used more than half a core in ${noise.percent} % of the samples (average ${results.cpu.other} cores): a disturbed run`);
   for (const x of results.checks) log(`soak: ${x.met ? 'met    ' : 'NOT MET'} ${x.name}: ${x.measured}`);
   log(`soak: results in bench/results/${name}.json and .svg`);
   if (!options.write || options.minutes < FULL_MINUTES) return;

@@ -1,5 +1,6 @@
 // The soak's plot as a self-contained SVG: rate, p50/p99 latency and errors per 5-second bucket,
-// one panel each over the same time axis, with the faults marked. Written by hand (a few lines
+// then the instances' resident memory and Redis's key count, one panel each over the same time
+// axis, with the faults marked. Written by hand (a few lines
 // of SVG need no charting library).
 const W = 960;
 const LEFT = 70;
@@ -17,12 +18,12 @@ function niceMax(value) {
   return [1, 2, 5, 10].map((m) => m * power).find((v) => v >= value);
 }
 
-function panel({ index, title, unit, series, bars, buckets, seconds, marks }) {
+function panel({ index, title, unit, series, bars, buckets, seconds, marks, offset = 2.5 }) {
   const y0 = TOP + index * (PANEL + GAP);
   const plotW = W - LEFT - RIGHT;
   const x = (t) => LEFT + (t / seconds) * plotW;
   const values = [
-    ...series.flatMap((s) => buckets.map((b) => b[s.key])),
+    ...series.flatMap((s) => buckets.map((b) => b[s.key] ?? 0)),
     ...buckets.map((b) => bars.reduce((n, s) => n + b[s.key], 0)),
   ];
   const max = niceMax(Math.max(0, ...values));
@@ -53,8 +54,14 @@ function panel({ index, title, unit, series, bars, buckets, seconds, marks }) {
     }
   }
   for (const s of series) {
-    const points = buckets.map((b) => `${x(b.t + 2.5).toFixed(1)},${y(b[s.key]).toFixed(1)}`).join(' ');
-    out.push(`<polyline points="${points}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
+    // A gap (null: the instance or Redis was down) ends one line and starts the next.
+    const lines = [[]];
+    for (const b of buckets) {
+      if (b[s.key] === null || b[s.key] === undefined) lines.push([]);
+      else lines.at(-1).push(`${x(b.t + offset).toFixed(1)},${y(b[s.key]).toFixed(1)}`);
+    }
+    for (const points of lines.filter((l) => l.length))
+      out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
   }
   for (const m of marks) {
     out.push(`<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${y0}" y2="${y0 + PANEL}" class="mark"/>`);
@@ -87,7 +94,11 @@ export function renderSoakSvg(results) {
     const found = short.find(([re]) => re.test(e.what));
     return found ? [{ t: e.t, label: found[1] }] : [];
   });
-  const height = TOP + 3 * (PANEL + GAP) + 30;
+  const mib = (r) => (r ? Math.round((r.bytes / 2 ** 20) * 10) / 10 : null);
+  const memory = results.samples
+    .filter((x) => x.t <= seconds)
+    .map((x) => ({ t: x.t, a: mib(x.rss['gatehouse-a']), b: mib(x.rss['gatehouse-b']) }));
+  const height = TOP + 5 * (PANEL + GAP) + 30;
   const xAxis = [];
   const step = seconds > 300 ? 60 : seconds > 120 ? 30 : 15;
   for (let t = 0; t <= seconds; t += step) {
@@ -143,6 +154,31 @@ ${panel({
   buckets,
   seconds,
   marks,
+})}
+${panel({
+  index: 3,
+  title: 'Resident memory of each Gatehouse process (MiB, every 5 s)',
+  unit: 'MiB',
+  series: [
+    { key: 'a', label: 'gatehouse-a', color: '#1f77b4' },
+    { key: 'b', label: 'gatehouse-b', color: '#ff7f0e' },
+  ],
+  bars: [],
+  buckets: memory,
+  seconds,
+  marks,
+  offset: 0,
+})}
+${panel({
+  index: 4,
+  title: 'Redis keys (DBSIZE, every 5 s)',
+  unit: 'keys',
+  series: [{ key: 'dbsize', label: 'keys', color: '#2ca02c' }],
+  bars: [],
+  buckets: results.samples.filter((x) => x.t <= seconds),
+  seconds,
+  marks,
+  offset: 0,
 })}
 ${xAxis.join('\n')}
 <text x="${LEFT}" y="${height - 6}" class="tick">${esc(legend)}</text>

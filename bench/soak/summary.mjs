@@ -130,6 +130,14 @@ export function summarize(run) {
   const cpu = Object.fromEntries(
     Object.keys(samples[0]?.cpu ?? {}).map((k) => [k, round(mean(samples.map((s) => s.cpu[k] ?? 0)), 2)]),
   );
+  // Samples during which other processes used more than half a core: the figures then say as
+  // much about the machine as about Gatehouse.
+  const disturbed = samples.filter((s) => (s.cpu.other ?? 0) > 0.5).length;
+  const machineNoise = {
+    samplesWithOtherAboveHalfCore: disturbed,
+    samples: samples.length,
+    percent: Math.round((disturbed / (samples.length || 1)) * 100),
+  };
   const checks = [
     {
       name: 'no 5xx but the documented 503 while Redis is down',
@@ -193,6 +201,7 @@ export function summarize(run) {
     memory,
     keys,
     cpu,
+    machineNoise,
     starved: run.starved,
     mintFailures: run.mintFailures,
     events: run.events,
