@@ -85,6 +85,9 @@ export async function checkInterrupted(router, interrupted) {
     interrupted: interrupted.length,
     redeemedAfterwards: redeemed,
     refusedAfterwards: results.filter(refused).length,
-    other: results.filter((r) => r.status !== 200 && !refused(r)).map(describe).slice(0, 10),
+    other: results
+      .filter((r) => r.status !== 200 && !refused(r))
+      .map(describe)
+      .slice(0, 10),
   };
 }

@@ -1,27 +1,36 @@
-// node bench/soak/main.mjs [--minutes 10] [--load 0.7] [--sample 500] [--label NAME] [--no-write]
-// (after npm run build); npm run bench -- --soak [--soak-minutes N] runs the same.
+// The soak's command line: `npm run bench -- --soak [--soak-minutes 10] [--load 0.7] [--sample 500]
+// [--label NAME] [--no-write]`, or, after `npm run build`, `node bench/soak/main.mjs` with the same
+// options (`--minutes` for `--soak-minutes`). See BENCHMARKS.md "Soak".
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { runSoak } from './run.mjs';
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '10' },
-    load: { type: 'string', default: '0.7' },
-    sample: { type: 'string', default: '500' },
-    label: { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-let code = 1;
-try {
-  code = await runSoak({
-    minutes: Number(values.minutes),
-    load: Number(values.load),
-    sampleSize: Number(values.sample),
-    label: values.label,
-    write: !values['no-write'],
+/** Parses `argv`, runs the soak, and resolves with the exit code (1 when a check is not met). */
+export async function soakMain(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      soak: { type: 'boolean', default: true },
+      'soak-minutes': { type: 'string' },
+      minutes: { type: 'string' },
+      load: { type: 'string', default: '0.7' },
+      sample: { type: 'string', default: '500' },
+      label: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+    },
   });
-} catch (err) {
-  process.stdout.write(`soak: ${err.stack ?? err}\n`);
+  try {
+    return await runSoak({
+      minutes: Number(values['soak-minutes'] ?? values.minutes ?? 10),
+      load: Number(values.load),
+      sampleSize: Number(values.sample),
+      label: values.label,
+      write: !values['no-write'],
+    });
+  } catch (err) {
+    process.stdout.write(`soak: ${err.stack ?? err}\n`);
+    return 1;
+  }
 }
-process.exit(code);
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exit(await soakMain(process.argv.slice(2)));

@@ -47,7 +47,9 @@ export function writeOutputs(root, results, options, log) {
   writeFileSync(join(dir, `${name}.svg`), svg);
   const noise = results.machineNoise;
   if (noise.percent > 10)
-    log(`soak: other processes used more than half a core in ${noise.percent} % of the samples (average ${results.cpu.other} cores): a disturbed run`);
+    log(
+      `soak: other processes used more than half a core in ${noise.percent} % of the samples (average ${results.cpu.other} cores): a disturbed run`,
+    );
   for (const x of results.checks) log(`soak: ${x.met ? 'met    ' : 'NOT MET'} ${x.name}: ${x.measured}`);
   log(`soak: results in bench/results/${name}.json and .svg`);
   if (!options.write || options.minutes < FULL_MINUTES) return;

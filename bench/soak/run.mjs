@@ -13,7 +13,14 @@ import { hashPassword } from '../../dist/accounts/password.js';
 import { machineInfo } from '../lib/machine.mjs';
 import { startMinter } from '../lib/minter.mjs';
 import { freePort, startServer } from '../lib/processes.mjs';
-import { CLIENTS, COOKIE_KEYS, PASSWORD, benchUser, gatehouseEnv, writeGatehouseConfig } from '../lib/setup.mjs';
+import {
+  CLIENTS,
+  COOKIE_KEYS,
+  PASSWORD,
+  benchUser,
+  gatehouseEnv,
+  writeGatehouseConfig,
+} from '../lib/setup.mjs';
 import { startAofRedis } from './redis-aof.mjs';
 import { createSupplies } from './supplies.mjs';
 import { createMix } from './mix.mjs';
@@ -57,11 +64,19 @@ export async function runSoak(options) {
     const settingsFile = join(dir, 'settings.json');
     const settings = {
       users: [user],
-      baseline: { issuer: 'http://127.0.0.1', redisUrl: redis.url, clients: CLIENTS, cookieKeys: COOKIE_KEYS },
+      baseline: {
+        issuer: 'http://127.0.0.1',
+        redisUrl: redis.url,
+        clients: CLIENTS,
+        cookieKeys: COOKIE_KEYS,
+      },
     };
     writeFileSync(settingsFile, JSON.stringify(settings));
     const env = { redisUrl: redis.url, configFile, workers: 1, allowInsecure: ['http-issuer'] };
-    const minter = await startMinter(ROOT, { ...gatehouseEnv({ ...env, port: 1 }), BENCH_SETTINGS: settingsFile });
+    const minter = await startMinter(ROOT, {
+      ...gatehouseEnv({ ...env, port: 1 }),
+      BENCH_SETTINGS: settingsFile,
+    });
     cleanups.push(() => minter.stop());
 
     const instances = [];
@@ -104,7 +119,9 @@ export async function runSoak(options) {
     const capacity = await runClosedLoop({ seconds: probeSeconds, concurrency: 32, issue: issuer(probe) });
     const probeErrors = probe.buckets.reduce((n, b) => n + b.n - b.ok, 0);
     const rate = Math.round(capacity * options.load);
-    log(`soak: capacity ${Math.round(capacity)} req/s (${probeErrors} errors in the probe); sending ${rate} req/s`);
+    log(
+      `soak: capacity ${Math.round(capacity)} req/s (${probeErrors} errors in the probe); sending ${rate} req/s`,
+    );
 
     const t0 = Date.now();
     const recorder = createRecorder(t0);
@@ -164,7 +181,9 @@ export async function runSoak(options) {
       interrupted: interruptedResult,
       instanceRestart: {
         ...instanceRestart,
-        times: Object.fromEntries(Object.entries(instanceRestart.times).map(([k, v]) => [k, (v - t0) / 1000])),
+        times: Object.fromEntries(
+          Object.entries(instanceRestart.times).map(([k, v]) => [k, (v - t0) / 1000]),
+        ),
       },
       starved: mix.starved,
       mintFailures: supplies.mintFailures,

@@ -30,7 +30,10 @@ export function startSampler({ t0, instances, redis }) {
   for (const i of instances) cpuSince(i.name, [i.server.pid]);
   cpuSince('redis', [redis.pid]);
   const others = () => processTree(process.pid).filter((p) => !instances.some((i) => i.server?.pid === p));
-  cpuSince('load', others().filter((p) => p !== redis.pid));
+  cpuSince(
+    'load',
+    others().filter((p) => p !== redis.pid),
+  );
   let lastMachine = machineBusySeconds();
   let lastAt = performance.now();
   const take = async () => {
@@ -54,7 +57,10 @@ export function startSampler({ t0, instances, redis }) {
       servers += used;
     }
     const redisUsed = cpuSince('redis', [redis.pid]);
-    const loadUsed = cpuSince('load', others().filter((p) => p !== redis.pid));
+    const loadUsed = cpuSince(
+      'load',
+      others().filter((p) => p !== redis.pid),
+    );
     const machine = machineBusySeconds();
     const other = Math.max(0, machine - lastMachine - servers - redisUsed - loadUsed);
     lastMachine = machine;

@@ -61,7 +61,9 @@ function memoryGrowth(samples, seconds) {
 /** DBSIZE once the longest TTL has passed (from then on keys expire as fast as they come). */
 function keyCount(samples, ttl, seconds) {
   const from = Math.min(Math.max(...Object.values(ttl)) + 10, seconds / 2);
-  const points = samples.filter((s) => s.dbsize !== null && s.t >= from).map((s) => ({ x: s.t, y: s.dbsize }));
+  const points = samples
+    .filter((s) => s.dbsize !== null && s.t >= from)
+    .map((s) => ({ x: s.t, y: s.dbsize }));
   const perMinute = slope(points) * 60;
   const avg = mean(points.map((p) => p.y));
   const windowMinutes = points.length ? (points.at(-1).x - points[0].x) / 60 : 0;

@@ -12,7 +12,15 @@ function send(instance, { method, path, headers, body }) {
   return new Promise((resolve) => {
     const started = performance.now();
     const req = httpRequest(
-      { host: '127.0.0.1', port: instance.port, method, path, headers, agent: instance.agent, timeout: 20_000 },
+      {
+        host: '127.0.0.1',
+        port: instance.port,
+        method,
+        path,
+        headers,
+        agent: instance.agent,
+        timeout: 20_000,
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -23,7 +31,9 @@ function send(instance, { method, path, headers, body }) {
             ms: performance.now() - started,
           }),
         );
-        res.on('error', (err) => resolve({ status: 0, error: err.code ?? err.message, ms: performance.now() - started }));
+        res.on('error', (err) =>
+          resolve({ status: 0, error: err.code ?? err.message, ms: performance.now() - started }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
