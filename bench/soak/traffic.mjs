@@ -180,10 +180,13 @@ export function startOpenLoop({ rate, issue, recorder, maxInFlight = 512 }) {
         continue;
       }
       inFlight += 1;
-      const p = issue().finally(() => {
-        inFlight -= 1;
-        pending.delete(p);
-      });
+      // issue() records every answer itself; a throw would be a bug in the soak, not an answer.
+      const p = issue()
+        .catch((err) => process.stdout.write(`soak: request failed in the load generator: ${err.stack}\n`))
+        .finally(() => {
+          inFlight -= 1;
+          pending.delete(p);
+        });
       pending.add(p);
     }
   }, 5);
