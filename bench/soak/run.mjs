@@ -43,6 +43,19 @@ export function soakTtls(seconds) {
   return { accessToken: t, refreshToken: t, deviceCode: t, grant: t + 60, authorizationCode: 60 };
 }
 
+/** One line a minute: the last minute's answers, errors, and the latest memory and key count. */
+function reportProgress(recorder, sampler, t0) {
+  const minute = recorder.buckets.slice(-12);
+  const sum = (key) => minute.reduce((n, b) => n + b[key], 0);
+  const last = sampler.samples.at(-1);
+  const rss = Object.entries(last?.rss ?? {})
+    .map(([name, r]) => `${name} ${r ? Math.round(r.bytes / 2 ** 20) : '–'} MiB`)
+    .join(', ');
+  log(
+    `soak: ${Math.round((Date.now() - t0) / 1000)} s: ${Math.round(sum('n') / 60)} answers/s, ${sum('s503')} × 503, ${sum('s5xx')} other 5xx, ${sum('conn')} connection errors, ${sum('unexpected')} unexpected; ${rss}; ${last?.dbsize ?? '–'} keys; other processes ${last?.cpu.other ?? '–'} cores`,
+  );
+}
+
 /**
  * @param {{ minutes: number, load: number, sampleSize: number, write: boolean, label?: string }} options
  * @returns {Promise<number>} the exit code: 1 when a check failed
@@ -53,6 +66,7 @@ export async function runSoak(options) {
   const cleanups = [];
   try {
     const startedAt = new Date();
+    const machine = machineInfo(ROOT); // the commit measured, read before anything can change it
     log(`soak: ${options.minutes} min at ${options.load * 100} % of capacity; TTLs ${JSON.stringify(ttl)}`);
     const redis = await startAofRedis();
     cleanups.push(() => redis.stop());
@@ -132,6 +146,8 @@ export async function runSoak(options) {
       log(`soak: ${t.toFixed(1).padStart(6)} s  ${what}`);
     };
     const sampler = startSampler({ t0, instances, redis });
+    const progress = setInterval(() => reportProgress(recorder, sampler, t0), 60_000);
+    cleanups.push(() => clearInterval(progress));
     const load = startOpenLoop({ rate, issue: issuer(recorder), recorder });
     const at = (fraction) => sleep(Math.max(0, t0 + fraction * seconds * 1000 - Date.now()));
 
@@ -169,7 +185,7 @@ export async function runSoak(options) {
     const results = summarize({
       startedAt,
       options: { ...options, seconds, ttl, probeSeconds, connectionsInProbe: 32 },
-      machine: machineInfo(ROOT),
+      machine,
       capacity,
       probeErrors,
       rate,

@@ -45,12 +45,13 @@ function send(instance, { method, path, headers, body }) {
 }
 
 /**
- * A connection pool to one instance. FIFO keeps every pooled connection in use, as a load
- * balancer's pool is: with LIFO the surplus ones idle until the server's keep-alive timeout
- * closes them, and a request the load generator sends on one just then (after a pause of its
- * own event loop) meets a reset.
+ * A connection pool to one instance, as a load balancer keeps: no per-instance queue (a request
+ * gets a connection at once, a new one if all are busy), so taking an instance out of rotation
+ * leaves nothing waiting for it; FIFO reuse keeps every pooled connection busy (with LIFO the
+ * surplus ones idle until the server's keep-alive timeout closes them, and a request sent on one
+ * just then, after a pause of the load generator's own event loop, meets a reset).
  */
-const newAgent = () => new Agent({ keepAlive: true, maxSockets: 64, scheduling: 'fifo' });
+const newAgent = () => new Agent({ keepAlive: true, scheduling: 'fifo' });
 
 /**
  * Round robin over the instances that are up. `markDown` before stopping an instance (new
