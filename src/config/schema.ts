@@ -175,6 +175,10 @@ export const fileConfigSchema = z.strictObject({
     /** Deliver to loopback and private addresses too: for development and tests, refused in production. */
     allowPrivateHosts: z.boolean(),
   }),
+  /**
+   * `acr` values supported (advertised). The known ones (src/mfa/acr.ts: password, multi-factor,
+   * phr) drive step-up; others an operator adds are echoed when requested.
+   */
   acrValues: z.array(z.string()),
   /**
    * DPoP (RFC 9449) server nonces (§8): `"off"`, `"offered"` (a DPoP-Nonce with every DPoP

@@ -23,6 +23,9 @@ import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.js';
 import { requiresMfa } from '../oidc/client-rights.js';
 import { takeNextLoginAuth, type NextLoginAuth } from '../test-mode/next-login-auth.js';
 import { recordUpstreamLogin, upstreamLoginTtl } from '../accounts/upstream-logins.js';
+import { createStepUp, type AskForPasskey } from './step-up.js';
+import { createFactorAvailability } from '../mfa/factor-availability.js';
+import { acrForSession, demandedAcr } from '../mfa/acr.js';
 
 export interface InteractionDeps {
   providers: ProviderRef;
@@ -32,6 +35,8 @@ export interface InteractionDeps {
   rateLimits: RateLimits;
   store: Store;
   metrics?: Metrics;
+  /** Passkey seam 2 (src/interactions/step-up.ts): asks for a passkey during a step-up. */
+  askForPasskey?: AskForPasskey;
 }
 
 const LOGIN_FAILED = 'Incorrect username or password.';
@@ -77,6 +82,15 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     issuer: config.issuer,
     csrfFor: (uid) => csrf.tokenFor(uid),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+
+  const stepUp = createStepUp({
+    config,
+    store: deps.store,
+    providers,
+    availability: createFactorAvailability(deps.store, config.users),
+    secondFactor,
+    ...(deps.askForPasskey ? { askForPasskey: deps.askForPasskey } : {}),
   });
 
   const details = (ctx: Context) => providers.current.interactionDetails(ctx.req, ctx.res);
@@ -159,6 +173,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
     if (prompt.name === 'login' || prompt.name === 'select_account') {
       const current = session?.accountId ? await accounts.findBySub(session.accountId) : undefined;
+      // Step-up for a known user: just the missing factor (step-up.ts).
+      const page = { clientName, accountName: current?.username ?? session?.accountId ?? '' };
+      if (current && (await stepUp.askMissingFactor(ctx, interaction, page))) return;
       const hint = typeof params.login_hint === 'string' ? params.login_hint : undefined;
       renderLogin(ctx, interaction.uid, {
         clientName,
@@ -285,22 +302,33 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (queued) return completeLogin(ctx, interaction, account.claims.sub, ['test'], { queued, upstreamId });
     const amr = [testMode ? 'test' : 'pwd'];
     const { client, clientName } = await describeClient(interaction.params.client_id);
-    const required = { mfa: !testMode && requiresMfa(client, config.mfa.policy), account: account.username };
-    if (
-      await secondFactor.begin(
+    const signIn = { sub: account.claims.sub, amr, clientName, ...(upstreamId ? { upstreamId } : {}) };
+    // acr_values / an essential acr claim (step-up.ts): refuse what cannot be met, enrol when essential.
+    const plan = await stepUp.afterFirstFactor(ctx, interaction.uid, interaction.params, signIn);
+    if (plan === 'asked') return;
+    if (plan === 'deny') {
+      return finish(
         ctx,
-        interaction.uid,
-        { sub: account.claims.sub, amr, clientName, ...(upstreamId ? { upstreamId } : {}) },
-        required,
-      )
-    )
-      return;
+        {
+          error: 'access_denied',
+          error_description: 'the requested authentication context could not be met',
+        },
+        false,
+      );
+    }
+    const required = {
+      mfa: (!testMode && requiresMfa(client, config.mfa.policy)) || plan === 'enrol-otp',
+      account: account.username,
+    };
+    if (await secondFactor.begin(ctx, interaction.uid, signIn, required)) return;
     await completeLogin(ctx, interaction, account.claims.sub, amr, { upstreamId });
   });
 
   /**
-   * Ends the login prompt as `accountId` with these `amr` values (and a supported requested `acr`);
-   * in test mode `queued` (the test API's next-login-auth) says instead what happened. With
+   * Ends the login prompt as `accountId` with these `amr` values and the `acr` they meet (the
+   * first requested one, else the highest: src/mfa/acr.ts; each authorization recomputes it, see
+   * src/oidc/acr-policy.ts); in test mode `queued` (the test API's next-login-auth) says instead
+   * what happened, its `acr` winning. With
    * `upstreamId` (the directory that checked the password), the sign-in is recorded under its
    * login time so that ID tokens of it carry `idp`, as for the upstreams' own pages.
    */
@@ -312,9 +340,14 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     options: { queued?: NextLoginAuth | undefined; upstreamId?: string | undefined } = {},
   ) {
     const { queued, upstreamId } = options;
-    const requestedAcr =
-      typeof interaction.params.acr_values === 'string' ? interaction.params.acr_values.split(' ') : [];
-    const acr = queued?.acr ?? requestedAcr.find((value) => config.acrValues.includes(value));
+    const requested = demandedAcr(interaction.params, config.acrValues)?.values ?? [];
+    // Test mode without a queued amr says amr ["test"]: no factor to measure, so it echoes the
+    // first requested supported value, as it always did.
+    const acr =
+      queued?.acr ??
+      (testMode && !queued?.amr
+        ? requested[0]
+        : acrForSession(queued?.amr ?? amr, requested, config.acrValues));
     let ts: number | undefined;
     if (upstreamId) {
       ts = Math.floor(Date.now() / 1000);

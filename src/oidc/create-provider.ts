@@ -24,6 +24,7 @@ import {
 } from './internals.js';
 import { createBackchannelLogout, type BackchannelLogout } from './backchannel-logout.js';
 import { observeProvider } from './observe-provider.js';
+import { giveEachAuthorizationItsAcr } from './acr-policy.js';
 import { enforceExchangeLineage } from './grants/exchange-lineage.js';
 import { createClientAuthLimits } from './client-auth-limits.js';
 import { enforceRegisteredAuthMethod } from './client-auth-method.js';
@@ -68,6 +69,7 @@ export function createProvider(deps: ProviderDeps) {
   refuseReplayedRequestObjects(provider);
   spendPushedRequestsOnce(provider.PushedAuthorizationRequest);
   enforceExchangeLineage(provider);
+  giveEachAuthorizationItsAcr(provider, deps.config);
   provider.use(observeProvider(provider, deps.logger, deps.metrics));
   const clientAuthLimits = createClientAuthLimits(deps.rateLimits);
   interceptClientAuthentication(provider, {

@@ -482,3 +482,13 @@ export async function revokeWholeGrant(ctx: KoaContextWithOIDC, grantId: string)
   await models.Grant.adapter.destroy(grantId);
   provider.emit('grant.revoked', ctx, grantId);
 }
+
+/**
+ * Sets the `acr` this authorization's code, ID token or device grant carries. oidc-provider reads
+ * `ctx.oidc.acr` (a getter returning the session's stored `acr`, lib/helpers/oidc_context.js)
+ * when it builds them; an own property on this request's context shadows it without changing
+ * the stored session. `undefined` leaves the claim out.
+ */
+export function setRequestAcr(ctx: KoaContextWithOIDC, acr: string | undefined): void {
+  Object.defineProperty(ctx.oidc, 'acr', { configurable: true, enumerable: true, value: acr });
+}

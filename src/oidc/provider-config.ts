@@ -34,6 +34,8 @@ import {
 import type { BackchannelLogout } from './backchannel-logout.js';
 import { accountClient } from './account-client.js';
 import { mfaRequiredCheck } from './mfa-policy.js';
+import { addAcrStepUpCheck } from './acr-policy.js';
+import { createFactorAvailability } from '../mfa/factor-availability.js';
 
 export interface ProviderConfigDeps {
   config: Config;
@@ -109,6 +111,8 @@ export function buildProviderConfiguration(deps: ProviderConfigDeps): Configurat
   policy.get('consent')?.checks.add(deviceApprovalCheck());
   // Clients and policies that need two factors send one-factor sessions back to sign in.
   policy.get('login')?.checks.add(mfaRequiredCheck(config));
+  // acr_values / an essential acr claim step up, or refuse (acr-policy.ts).
+  addAcrStepUpCheck(policy, config, createFactorAvailability(store, config.users));
   restrictClaimsToConsentedScopes(policy, config.claims);
 
   const renderPage = (

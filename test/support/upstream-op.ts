@@ -154,7 +154,13 @@ export async function signInThroughUpstream(
   pair: UpstreamPair,
   authorizationUrl: string,
   user: { username: string; password: string },
-  options: { upstreamId?: string; brokerUa?: UserAgent; upstreamConsent?: 'allow' | 'deny' } = {},
+  options: {
+    upstreamId?: string;
+    brokerUa?: UserAgent;
+    upstreamConsent?: 'allow' | 'deny';
+    /** Answers the upstream's second-factor page, when it comes. */
+    upstreamOtp?: () => string;
+  } = {},
 ): Promise<{
   url: URL;
   res?: Response;
@@ -175,7 +181,10 @@ export async function signInThroughUpstream(
     if (!button) throw new Error(`no button for ${options.upstreamId}`);
     ({ res, url } = await brokerUa.submit(new URL(action, url).href, { ...fields, upstream: button.value! }));
   }
-  const callback = await signIn(upstreamUa, url, user, { consent: options.upstreamConsent ?? 'allow' });
+  const callback = await signIn(upstreamUa, url, user, {
+    consent: options.upstreamConsent ?? 'allow',
+    ...(options.upstreamOtp ? { otp: options.upstreamOtp } : {}),
+  });
   ({ res, url } = await brokerUa.follow(callback.href));
   for (
     let step = 0;
