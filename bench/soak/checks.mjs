@@ -83,6 +83,10 @@ export async function checkInterrupted(router, interrupted) {
   const redeemed = results.filter((r) => r.status === 200).length;
   return {
     interrupted: interrupted.length,
+    // When each refused one got its 503 (ms since the epoch; run.mjs makes them soak seconds).
+    refusedInterruptedAt: interrupted
+      .filter((_, i) => refused(results[i]))
+      .map((x) => ({ at: x.interruptedAt, status: x.status })),
     redeemedAfterwards: redeemed,
     refusedAfterwards: results.filter(refused).length,
     other: results

@@ -55,7 +55,7 @@ export function createMix({ supplies, onInterrupted }) {
         body: form({ grant_type: 'refresh_token', refresh_token: taken.token }),
         settle: ({ status, body }) => {
           if (status === 503 || status === 0) {
-            onInterrupted(taken);
+            onInterrupted({ ...taken, interruptedAt: Date.now(), status });
             return 'ok'; // counted by the recorder as a 503 or a connection error
           }
           const answer = status === 200 ? json(body) : {};

@@ -163,8 +163,13 @@ export async function runSoak(options) {
     event(`sample redeemed: ${refreshSample.redeemedOnce}/${refreshSample.sampled} once`, Date.now());
     const cutOff = interrupted.splice(0);
     const stillValid = cutOff.filter((x) => Math.min(x.expiresAt, x.grantExpiresAt) - Date.now() > 5000);
+    const checked = await checkInterrupted(router, stillValid);
     const interruptedResult = {
-      ...(await checkInterrupted(router, stillValid)),
+      ...checked,
+      refusedInterruptedAt: checked.refusedInterruptedAt.map((x) => ({
+        t: (x.at - t0) / 1000,
+        status: x.status,
+      })),
       expiredBeforeCheck: cutOff.length - stillValid.length,
     };
 
@@ -181,7 +186,7 @@ export async function runSoak(options) {
     await at(1);
     await load.stop();
     event('traffic stopped', Date.now());
-    await sampler.stop();
+    const keyFamilies = await sampler.stop();
     const results = summarize({
       startedAt,
       options: { ...options, seconds, ttl, probeSeconds, connectionsInProbe: 32 },
@@ -191,6 +196,7 @@ export async function runSoak(options) {
       rate,
       recorder,
       samples: sampler.samples,
+      keyFamilies,
       events,
       redisTimes: Object.fromEntries(Object.entries(redisTimes).map(([k, v]) => [k, (v - t0) / 1000])),
       refreshSample,

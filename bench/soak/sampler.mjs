@@ -80,10 +80,34 @@ export function startSampler({ t0, instances, redis }) {
   const timer = setInterval(() => void take(), BUCKET_MS);
   return {
     samples,
+    /** Stops sampling; resolves with a census of the keys by family (count, how many lack a TTL). */
     async stop() {
       clearInterval(timer);
       await take();
+      const keys = await census(client);
       client.disconnect();
+      return keys;
     },
   };
+}
+
+/** Every key by family (`<prefix><Model>` or `<prefix>rec:<kind>`): how many, how many without a TTL. */
+async function census(client) {
+  const families = {};
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    const ttls = await Promise.all(keys.map((k) => client.ttl(k)));
+    keys.forEach((key, i) => {
+      const parts = key.split(':');
+      const family = parts.slice(0, parts[1] === 'rec' ? 3 : 2).join(':');
+      families[family] ??= { keys: 0, withoutTtl: 0, longestTtlSeconds: 0 };
+      const f = families[family];
+      f.keys += 1;
+      if (ttls[i] < 0) f.withoutTtl += 1;
+      else f.longestTtlSeconds = Math.max(f.longestTtlSeconds, ttls[i]);
+    });
+  } while (cursor !== '0');
+  return families;
 }

@@ -117,7 +117,9 @@ export function createSupplies({ mint, ttl, log }) {
         refill('access', 'bench-web', 64, (values) => values.forEach((t) => this.addAccess(t)));
       // Device codes: a fresh set once the current one is half-way through its lifetime.
       if (now() - device.mintedAt > (ttl.deviceCode * 1000) / 2) {
-        refill('device', 'bench-device', 256, (values) => {
+        // Few of them: the store keeps a device code 10 minutes past its expiry (RFC 8628
+        // expired_token), so each set stays in the key count for the whole run.
+        refill('device', 'bench-device', 64, (values) => {
           device.items = values;
           device.mintedAt = now();
         });
