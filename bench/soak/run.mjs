@@ -211,7 +211,7 @@ export async function runSoak(options) {
       mintFailures: supplies.mintFailures,
     });
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeOutputs(ROOT, results, options, log);
+    await writeOutputs(ROOT, results, options, log);
     return results.checks.every((c) => c.met) ? 0 : 1;
   } finally {
     while (cleanups.length) {

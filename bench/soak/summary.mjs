@@ -80,6 +80,12 @@ function keyCount(samples, ttl, seconds) {
   };
 }
 
+const countBy = (items, key) => {
+  const counts = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+};
+
 export function summarize(run) {
   const { recorder, samples, options, redisTimes, refreshSample, interrupted } = run;
   const seconds = options.seconds;
@@ -112,6 +118,9 @@ export function summarize(run) {
   // bucket whose p99 latency exceeded that timeout are counted apart as a hint.
   const slowBucket = (t) => (buckets[Math.floor((t * 1000) / BUCKET_MS)]?.p99 ?? 0) >= 1500;
   const outsideInSlowBuckets = outside.filter((o) => slowBucket(o.t)).length;
+  const otherConnectionErrors = recorder.connectionErrors.filter(
+    (e) => e.t < restart.sigtermAt - 0.5 || e.t > restart.backAt + 5,
+  );
   const totals = {
     requests: allLatencies.length,
     ok: sum('ok'),
@@ -166,7 +175,13 @@ export function summarize(run) {
     {
       name: 'no connection errors at other times',
       met: totals.connectionErrors === byRestart,
-      measured: `${totals.connectionErrors - byRestart}`,
+      measured: `${totals.connectionErrors - byRestart}${
+        otherConnectionErrors.length
+          ? ` (${Object.entries(countBy(otherConnectionErrors, (e) => e.error))
+              .map(([k, n]) => `${n} × ${k}`)
+              .join(', ')}; the load generator gives up after 20 s)`
+          : ''
+      }`,
     },
     {
       name: 'every other answer as expected',

@@ -126,7 +126,8 @@ export function createRecorder(t0) {
       b[kind] += 1;
       if (kind === 's503' && outages.length < 20_000)
         outages.push({ t: (now - t0) / 1000, op, instance: result.instance });
-      if (kind === 'conn') connectionErrors.push({ t: (now - t0) / 1000, op, instance: result.instance });
+      if (kind === 'conn')
+        connectionErrors.push({ t: (now - t0) / 1000, op, instance: result.instance, error: result.error });
       if (kind !== 'ok' && kind !== 's503' && samples.length < 50)
         samples.push({
           t: (now - t0) / 1000,
