@@ -12,6 +12,8 @@ const port = Number(process.env.PORT);
 await runWorkers('baseline', async () => {
   const { provider, redis } = createBaselineProvider({
     ...settings.baseline,
+    // Through the bench's round-trip counter when it sets one (the minter connects directly).
+    redisUrl: process.env.BENCH_REDIS_URL ?? settings.baseline.redisUrl,
     issuer: `http://127.0.0.1:${port}`,
     users: settings.users,
   });

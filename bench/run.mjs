@@ -94,7 +94,7 @@ async function main() {
   const hash = await hashPassword(PASSWORD);
   const argon2 = await argon2Rate(hash, quick ? 0.5 : 3);
   log(
-    `bench: argon2id: ${argon2.perSecond} verifications/s with every core busy, ${argon2.cpuMs} ms of CPU each`,
+    `bench: ${argon2.parameters}: ${argon2.perSecond} verifications/s with every core busy, ${argon2.cpuMs} ms of CPU each (${argon2.perCore}/s per core)`,
   );
 
   const { redisPid, redisClient, minter, env } = await prepareEnvironment(ctx, hash, cleanups);
@@ -108,6 +108,8 @@ async function main() {
     machine: info,
     argon2PerSecond: argon2.perSecond,
     argon2CpuMs: argon2.cpuMs,
+    argon2PerCore: argon2.perCore,
+    argon2Parameters: argon2.parameters,
     runs,
     memory,
     failures,

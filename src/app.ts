@@ -16,7 +16,7 @@ import { createSecurityHeaders } from './http/security-headers.js';
 import { createPinIssuer } from './http/pin-issuer.js';
 import { createRequestId } from './http/request-id.js';
 import { createHealthRoutes } from './http/health.js';
-import { createMetadataCache } from './http/metadata-cache.js';
+import { createMetadataCache, type MetadataCache } from './http/metadata-cache.js';
 import { createBodyLimit } from './http/body-limit.js';
 import { createRefuse } from './http/refusal.js';
 import { providerRouteMethods } from './oidc/internals.js';
@@ -52,6 +52,8 @@ export interface AppDeps {
   logger: Logger;
   rateLimits: RateLimits;
   metrics?: Metrics;
+  /** The discovery and JWKS cache, when shared with the listener in front of the app (gatehouse.ts). */
+  metadataCache?: MetadataCache;
 }
 
 /**
@@ -79,7 +81,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(createErrorHandler({ views, logger }));
   app.use(createRetryAfter());
   app.use(createSecurityHeaders({ https: config.issuer.startsWith('https:') }));
-  app.use(createMetadataCache(providers)); // discovery and /jwks, with ETags; early, as most hits need nothing after
+  // Discovery and /jwks, with ETags; early, as most hits need nothing after (and most never reach
+  // Koa at all: see http/metadata-listener.ts).
+  app.use((deps.metadataCache ?? createMetadataCache(providers)).middleware);
   app.use(createPinIssuer(config.issuer, config.trustProxy));
   app.use(refuseUnimplementedMethods);
   const refuse = createRefuse({

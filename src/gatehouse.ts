@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './http/logger.js';
@@ -15,11 +15,19 @@ import { createProviderRef, type ProviderRef } from './oidc/provider-ref.js';
 import { openStore } from './storage/open-store.js';
 import { claimStoreMode } from './storage/store-mode.js';
 import { createApp } from './app.js';
+import { createMetadataCache } from './http/metadata-cache.js';
+import { createMetadataListener } from './http/metadata-listener.js';
 import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
 
 export interface Gatehouse {
   config: Readonly<Config>;
   app: ReturnType<typeof createApp>;
+  /**
+   * The request listener for a node:http server: discovery and /jwks answered from their cache in
+   * front of Koa (http/metadata-listener.ts), everything else by `app`. Like Koa's `callback()`,
+   * it takes the app's middleware as it is when called.
+   */
+  callback(): RequestListener;
   /** The app for METRICS_PORT, when metrics are served on a port of their own. */
   metricsApp: ReturnType<typeof createMetricsApp> | undefined;
   /** The provider in use (replaced when the signing keys in effect change). */
@@ -79,7 +87,9 @@ export async function createGatehouse(
       );
     }
     await validateClients(providers.ref.current, config);
+    const metadataCache = createMetadataCache(providers.ref);
     const app = createApp({
+      metadataCache,
       config,
       providers: providers.ref,
       accounts,
@@ -93,6 +103,14 @@ export async function createGatehouse(
     return {
       config,
       app,
+      callback: () =>
+        createMetadataListener({
+          cache: metadataCache,
+          next: app.callback(),
+          https: config.issuer.startsWith('https:'),
+          logger: log,
+          metrics,
+        }),
       metricsApp:
         metrics && config.metricsPort !== undefined
           ? createMetricsApp(metrics, config.metricsToken)
@@ -177,7 +195,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Runnin
     server.close();
     throw err;
   }
-  server.on('request', gatehouse.app.callback());
+  server.on('request', gatehouse.callback());
   let metricsServer: Server | undefined;
   try {
     if (!server.listening) await listen(server, port, options.host);

@@ -32,6 +32,9 @@ export function combine(scenario, target, workers, rounds) {
     sample: rounds.find((r) => r.sample)?.sample,
     disturbedRounds: rounds.filter((r) => r.disturbed).length,
     redisCommandsPerUnit: median(pick('redisCommandsPerUnit')),
+    ...(rounds.every((r) => r.redisRoundTripsPerUnit !== undefined)
+      ? { redisRoundTripsPerUnit: median(pick('redisRoundTripsPerUnit')) }
+      : {}),
     cpu: Object.fromEntries(
       ['server', 'redis', 'loadGenerator', 'other'].map((k) => [
         k,

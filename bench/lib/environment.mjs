@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { startRedis } from './processes.mjs';
 import { CLIENTS, COOKIE_KEYS, PASSWORD, benchUser, gatehouseEnv, writeGatehouseConfig } from './setup.mjs';
 import { startMinter } from './minter.mjs';
+import { createRoundTripCounters } from './redis-round-trips.mjs';
 
 /**
  * Starts Redis and the minter and writes the configuration; every stop goes onto `cleanups` (run
@@ -52,7 +53,11 @@ export async function prepareEnvironment({ root, scenarios, wants }, hash, clean
   writeFileSync(settingsFile, JSON.stringify(settings));
 
   const env = {
+    root,
     settingsFile,
+    // Each target reaches Redis through a proxy of its own that counts its round trips.
+    roundTrips: createRoundTripCounters(redis.port, cleanups),
+    floorFile: join(dir, 'floor-documents.json'),
     gatehouse: { ...baseEnv, configFile, allowInsecure: ['http-issuer'] },
     gatehouseAcked: { ...baseEnv, configFile: ackedConfigFile, allowInsecure: ['http-issuer'] },
     gatehousePlain: {

@@ -8,7 +8,8 @@ import { PASSWORD } from './setup.mjs';
 
 /**
  * argon2id verifications per second on this machine with every core busy (the ceiling for
- * sign-ins), and the CPU one verification takes.
+ * sign-ins), the CPU one verification takes, and from it the verifications one core does per
+ * second (`perCore`: 1000 / cpuMs, the figure to size by), with the hash's own parameters.
  */
 export async function argon2Rate(hash, seconds) {
   const until = performance.now() + seconds * 1000;
@@ -23,9 +24,13 @@ export async function argon2Rate(hash, seconds) {
   const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: availableParallelism() * 2 }, worker));
   const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000 / done;
   return {
     perSecond: Math.round((done / ((performance.now() - started) / 1000)) * 10) / 10,
-    cpuMs: Math.round(((used.user + used.system) / 1000 / done) * 10) / 10,
+    cpuMs: Math.round(cpuMs * 10) / 10,
+    perCore: Math.round((1000 / cpuMs) * 10) / 10,
+    // The parameters as the hash carries them ($argon2id$v=19$m=19456,t=2,p=1$…).
+    parameters: /\$(argon2id)\$v=\d+\$(m=\d+,t=\d+,p=\d+)\$/.exec(hash)?.slice(1).join(' ') ?? 'unknown',
   };
 }
 

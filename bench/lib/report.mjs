@@ -1,40 +1,32 @@
-// Tables from a results object: per scenario, scaling, memory, sign-in cost, and the targets of
-// issue 8 as ratios (met or not). Used for the console and for BENCHMARKS.md.
+// Tables from a results object: per scenario, scaling, memory, sign-in cost, capacity planning
+// (capacity.mjs) and the targets of issue 17 (goals.mjs), met or not. Used for the console and
+// for BENCHMARKS.md.
 import { readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpuPerUnit,
+  find,
+  fmtCpu,
+  fmtMs,
+  fmtRate,
+  fmtRatio,
+  gatehouseTarget,
+  loginCost,
+  mb,
+  perCore,
+  table,
+  argon2PerCoreOf,
+} from './figures.mjs';
+import { evaluateTargets } from './goals.mjs';
+import { renderCapacity } from './capacity.mjs';
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
-const MB = 2 ** 20;
-
-const fmtRate = (n) => (n >= 100 ? String(Math.round(n)) : n.toFixed(1));
-const fmtMs = (n) => (n === undefined ? '' : n >= 10 ? String(Math.round(n)) : n.toFixed(1));
-const fmtRatio = (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '—');
-const mb = (bytes) => `${Math.round(bytes / MB)} MB`;
-/** CPU the server spent per unit of work: µs per request, ms per login. */
-const cpuPerUnit = (run) =>
-  run.rate ? (run.cpu.server / run.rate) * (run.unit === 'req/s' ? 1e6 : 1e3) : NaN;
-const fmtCpu = (n) => (Number.isFinite(n) ? (n >= 100 ? String(Math.round(n)) : n.toFixed(1)) : '');
-
-const find = (results, scenario, target, workers) =>
-  results.runs.find((r) => r.scenario === scenario && r.target === target && r.workers === workers);
-
-/** Gatehouse's run for a scenario: the plain-password instance for the plain-password login. */
-const gatehouseTarget = (scenario) =>
-  scenario.targets.includes('gatehouse') ? 'gatehouse' : 'gatehouse-plain';
-
-function table(header, rows) {
-  return [
-    `| ${header.join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
-
 function scenarioTable(results, scenario) {
   const rows = [];
   for (const workers of results.options.workers) {
     const baseline = find(results, scenario.name, 'baseline', workers);
     const peer = find(results, scenario.name, 'peer', workers);
+    const floor = find(results, scenario.name, 'floor', workers);
     const names = [...scenario.targets];
     if (scenario.targets.includes('gatehouse')) names.splice(1, 0, 'gatehouse-compare');
     for (const target of names) {
@@ -50,8 +42,10 @@ function scenarioTable(results, scenario) {
         String(run.errors),
         isGatehouse && baseline ? fmtRatio(run.rate / baseline.rate) : '',
         isGatehouse && peer ? fmtRatio(run.rate / peer.rate) : '',
+        isGatehouse && floor ? fmtRatio(run.rate / floor.rate) : '',
         run.cpu ? fmtCpu(cpuPerUnit(run)) : '',
         target === 'peer' ? '' : String(run.redisCommandsPerUnit ?? ''),
+        String(run.redisRoundTripsPerUnit ?? ''),
         run.cpu ? `${run.cpu.server} / ${run.cpu.loadGenerator} / ${run.cpu.other}` : '',
       ]);
     }
@@ -68,89 +62,14 @@ function scenarioTable(results, scenario) {
       'Errors',
       '× baseline',
       '× peer',
+      '× floor',
       `Server CPU ${scenario.unit ? 'ms/login' : 'µs/req'}`,
       `Redis cmds/${scenario.unit ? 'login' : 'req'}`,
+      `Redis round trips/${scenario.unit ? 'login' : 'req'}`,
       'Cores: server / load gen. / other',
     ],
     rows,
   );
-}
-
-/** Server CPU per login with argon2id and with plain text; the difference is the hash. */
-function loginCost(results, workers) {
-  const argon = find(results, 'login-argon2id', 'gatehouse', workers);
-  const plain = find(results, 'login-plain', 'gatehouse-plain', workers);
-  if (!argon?.cpu || !plain?.cpu || !argon.rate || !plain.rate) return undefined;
-  const argonMs = cpuPerUnit(argon);
-  const plainMs = cpuPerUnit(plain);
-  return {
-    argonRate: argon.rate,
-    plainRate: plain.rate,
-    argonMs,
-    plainMs,
-    hashShare: Math.max(0, (argonMs - plainMs) / argonMs),
-  };
-}
-
-/** The targets of issue 8, each with what was measured and whether it is met. */
-export function evaluateTargets(results, scenarios) {
-  const out = [];
-  const ratio = (name, workers) => {
-    const s = scenarios.find((x) => x.name === name);
-    const gh = s && find(results, name, gatehouseTarget(s), workers);
-    const base = find(results, name, 'baseline', workers);
-    return gh && base ? gh.rate / base.rate : undefined;
-  };
-  for (const goal of [3, 1]) {
-    const names = scenarios.filter((s) => s.goal === goal).map((s) => s.name);
-    const measured = names.flatMap((name) =>
-      results.options.workers.map((w) => ({ name, w, r: ratio(name, w) })).filter((x) => x.r !== undefined),
-    );
-    if (!measured.length) continue;
-    const short = measured.filter((x) => x.r < goal);
-    out.push({
-      target: `≥ ${goal}× bare oidc-provider: ${names.join(', ')}`,
-      measured: short.length
-        ? `below: ${short.map((x) => `${x.name} ${x.w}w ${fmtRatio(x.r)}`).join('; ')}`
-        : `lowest ${fmtRatio(Math.min(...measured.map((x) => x.r)))}`,
-      met: short.length === 0,
-    });
-  }
-  if (results.options.workers.includes(1) && results.options.workers.includes(2)) {
-    const scaling = scenarios
-      .map((s) => {
-        const one = find(results, s.name, gatehouseTarget(s), 1);
-        const two = find(results, s.name, gatehouseTarget(s), 2);
-        return one && two ? { name: s.name, x: two.rate / one.rate } : undefined;
-      })
-      .filter(Boolean);
-    const short = scaling.filter((x) => x.x < 1.8);
-    out.push({
-      target: 'two workers ≥ 1.8× one',
-      measured: short.length
-        ? `${scaling.length - short.length} of ${scaling.length} scenarios; below: ${short.map((x) => `${x.name} ${fmtRatio(x.x)}`).join('; ')}`
-        : `every scenario; lowest ${fmtRatio(Math.min(...scaling.map((x) => x.x)))}`,
-      met: short.length === 0,
-    });
-  }
-  const idle = results.memory.filter((m) => m.target === 'gatehouse' && m.phase === 'idle');
-  if (idle.length) {
-    const largest = Math.max(...idle.map((m) => m.largest));
-    out.push({
-      target: 'idle RSS < 150 MB (each Gatehouse process)',
-      measured: idle.map((m) => `${m.workers}w: ${mb(m.largest)}`).join('; '),
-      met: largest < 150 * MB,
-    });
-  }
-  const login = loginCost(results, 1);
-  if (login) {
-    out.push({
-      target: 'full login limited by the password hash, not by our code (WORKERS=1)',
-      measured: `${fmtRate(login.argonRate)} logins/s with argon2id, ${fmtRate(login.plainRate)} with plain text; server CPU per login ${login.argonMs.toFixed(1)} ms vs ${login.plainMs.toFixed(1)} ms (one argon2id verification alone: ${results.argon2CpuMs ?? '?'} ms): the hash is ${Math.round(login.hashShare * 100)}% of a login's CPU`,
-      met: login.hashShare >= 0.5,
-    });
-  }
-  return out;
 }
 
 /** Per scenario measured with acknowledged consumes: its rate beside plain Gatehouse's. */
@@ -196,8 +115,11 @@ export function renderReport(results, scenarios) {
       'Rates are the median of the rounds. × baseline and × peer: Gatehouse’s rate over theirs in the same scenario and',
       'number of workers. Server CPU: cores the server used over its rate (its cost per unit of work, whatever the',
       'load generator could offer). Redis cmds: commands Redis ran per unit (INFO commandstats; a Lua script counts',
-      'with the commands it runs). Cores: CPU used during the measurement by the server, the load generator and other',
+      'with the commands it runs). Redis round trips: requests the server sent to Redis per unit, counted on the wire by a',
+      'proxy in front of each target: a command, a MULTI … EXEC or a Lua script counts one; commands sent side by side',
+      'without MULTI count one each (bench/lib/redis-round-trips.mjs). Cores: CPU used during the measurement by the server, the load generator and other',
       'processes on the machine. † = other processes still took more than a quarter of a core in some round.',
+      '× floor: Gatehouse’s rate over a bare node:http server answering the same bytes and headers (bench/floor.mjs).',
     ].join('\n'),
   );
   for (const scenario of scenarios) {
@@ -270,6 +192,7 @@ export function renderReport(results, scenarios) {
       return [
         String(w),
         rate(a),
+        a?.cpu ? fmtRate(perCore(a)) : '',
         rate(p),
         cost ? `${Math.round(cost.hashShare * 100)}%` : '',
         rate(ba),
@@ -279,10 +202,11 @@ export function renderReport(results, scenarios) {
     .filter(Boolean);
   if (argonRows.length) {
     parts.push(
-      `#### Sign-in: the password hash vs the rest\n\nargon2id (m=19 MiB, t=2, p=1) on this machine, measured alone before the servers start: **${fmtRate(results.argon2PerSecond)}** verifications/s with every core busy, ${results.argon2CpuMs ?? '?'} ms of CPU each. Logins/s, with the server's CPU per login in parentheses; the hash's share is the CPU a login with argon2id costs more than one with a plain-text password.\n\n${table(
+      `#### Sign-in: the password hash vs the rest\n\n${results.argon2Parameters ?? 'argon2id m=19456,t=2,p=1'} (the production parameters, \`hashPassword\`) on this machine, measured alone before the servers start: **${argon2PerCoreOf(results) ?? '?'}** verifications/s per core (${results.argon2CpuMs ?? '?'} ms of CPU each), ${fmtRate(results.argon2PerSecond)}/s with every core busy. Logins/s, with the server's CPU per login in parentheses; per core: logins/s over the cores the server used; the hash's share is the CPU a login with argon2id costs more than one with a plain-text password.\n\n${table(
         [
           'Workers',
           'Gatehouse, argon2id',
+          'Gatehouse argon2id logins/s per core',
           'Gatehouse, plain text',
           'Hash share of CPU',
           'Baseline, argon2id',
@@ -292,11 +216,18 @@ export function renderReport(results, scenarios) {
       )}`,
     );
   }
+  const capacity = renderCapacity(results, scenarios);
+  if (capacity) parts.push(capacity);
   const targets = evaluateTargets(results, scenarios);
   parts.push(
-    `#### Targets\n\n${table(
-      ['Target', 'Measured', 'Met'],
-      targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**']),
+    `#### Targets\n\nIssue 17's targets 1–6 (and two of issue 8), read from this run.\n\n${table(
+      ['#', 'Target', 'Measured', 'Met'],
+      targets.map((t) => [
+        String(t.id),
+        t.target,
+        t.measured,
+        t.met === undefined ? 'not measured here' : t.met ? 'yes' : '**no**',
+      ]),
     )}`,
   );
   if (results.failures.length) {

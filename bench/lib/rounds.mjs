@@ -82,6 +82,7 @@ export function createMeasurer({ options, redisPid, redisClient, minter, log, wa
       machine: machineBusySeconds(),
     });
     const commandsBefore = await redisCommands(redisClient);
+    const tripsBefore = target.roundTrips?.read().roundTrips;
     const cpuBefore = readCpu();
     const wallBefore = performance.now();
     const result = await runLoad({
@@ -93,6 +94,7 @@ export function createMeasurer({ options, redisPid, redisClient, minter, log, wa
     });
     const wall = (performance.now() - wallBefore) / 1000;
     const cpuAfter = readCpu();
+    const trips = target.roundTrips ? target.roundTrips.read().roundTrips - tripsBefore : undefined;
     const commands = (await redisCommands(redisClient)) - commandsBefore - 1;
     const cores = (key) => Math.round(((cpuAfter[key] - cpuBefore[key]) / wall) * 100) / 100;
     const cpu = { server: cores('server'), redis: cores('redis'), loadGenerator: cores('loadGenerator') };
@@ -105,6 +107,9 @@ export function createMeasurer({ options, redisPid, redisClient, minter, log, wa
     return {
       ...result,
       redisCommandsPerUnit: result.units ? Math.round((commands / result.units) * 10) / 10 : 0,
+      ...(trips === undefined
+        ? {}
+        : { redisRoundTripsPerUnit: result.units ? Math.round((trips / result.units) * 10) / 10 : 0 }),
       exhausted: supply?.exhausted ?? 0,
       warmupRate,
       cpu,
@@ -165,7 +170,7 @@ export function createMeasurer({ options, redisPid, redisClient, minter, log, wa
         run.errors || run.exhausted ? `  ERRORS ${run.errors} ${JSON.stringify(run.sample ?? {})}` : '';
       const c = run.cpu;
       log(
-        `  ${scenario.name.padEnd(26)} ${target.name.padEnd(16)} ${String(run.rate).padStart(8)} ${run.unit} [${run.rounds.map((r) => r.rate).join(' ')}]  p50 ${run.p50} p99 ${run.p99} ms  redis ${run.redisCommandsPerUnit}/unit  cpu ${c.server}/${c.redis}/${c.loadGenerator}/${c.other}${flag}`,
+        `  ${scenario.name.padEnd(26)} ${target.name.padEnd(16)} ${String(run.rate).padStart(8)} ${run.unit} [${run.rounds.map((r) => r.rate).join(' ')}]  p50 ${run.p50} p99 ${run.p99} ms  redis ${run.redisCommandsPerUnit}/unit ${run.redisRoundTripsPerUnit ?? '-'} trips  cpu ${c.server}/${c.redis}/${c.loadGenerator}/${c.other}${flag}`,
       );
     }
     return { runs, failures };

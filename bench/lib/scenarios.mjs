@@ -1,6 +1,7 @@
 // The scenarios: what each sends to each target, what it expects back, and what it needs minted
 // beforehand. Targets: "gatehouse", "gatehouse-plain" (login with a plain-text password only),
-// "baseline" (bare oidc-provider) and "peer" (oauth2-mock-server, where it has the endpoint).
+// "baseline" (bare oidc-provider), "peer" (oauth2-mock-server, where it has the endpoint) and
+// "floor" (bare node:http answering Gatehouse's own discovery and JWKS bytes, bench/floor.mjs).
 import { DEVICE_GRANT, PASSWORD, REDIRECT_URI, basicAuth } from './setup.mjs';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -65,35 +66,35 @@ export const SCENARIOS = [
   {
     name: 'discovery',
     title: 'Discovery (GET /.well-known/openid-configuration)',
-    targets: ['gatehouse', 'baseline', 'peer'],
+    targets: ['gatehouse', 'baseline', 'peer', 'floor'],
     goal: 3,
     build: () => ({ requests: single({ path: '/.well-known/openid-configuration' }), check: status200 }),
   },
   {
     name: 'jwks',
     title: 'JWKS (GET /jwks)',
-    targets: ['gatehouse', 'baseline', 'peer'],
+    targets: ['gatehouse', 'baseline', 'peer', 'floor'],
     goal: 3,
     build: () => ({ requests: single({ path: '/jwks' }), check: status200 }),
   },
   {
     name: 'discovery-revalidate',
     title: 'Discovery revalidated (GET with If-None-Match: the current ETag)',
-    targets: ['gatehouse', 'baseline', 'peer'],
+    targets: ['gatehouse', 'baseline', 'peer', 'floor'],
     goal: 3,
     build: (target) => ({
       requests: single({
         path: '/.well-known/openid-configuration',
         headers: { 'if-none-match': target.etags?.discovery ?? '"none"' },
       }),
-      // 304 where the server has ETags (Gatehouse), the whole document elsewhere.
+      // 304 where the server has ETags (Gatehouse, the floor), the whole document elsewhere.
       check: (status) => status === (target.etags?.discovery ? 304 : 200),
     }),
   },
   {
     name: 'jwks-revalidate',
     title: 'JWKS revalidated (GET with If-None-Match: the current ETag)',
-    targets: ['gatehouse', 'baseline', 'peer'],
+    targets: ['gatehouse', 'baseline', 'peer', 'floor'],
     goal: 3,
     build: (target) => ({
       requests: single({ path: '/jwks', headers: { 'if-none-match': target.etags?.jwks ?? '"none"' } }),

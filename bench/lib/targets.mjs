@@ -5,6 +5,7 @@ import { decodeProtectedHeader } from 'jose';
 import { freePort, startServer } from './processes.mjs';
 import { REDIRECT_URI, basicAuth, gatehouseEnv } from './setup.mjs';
 import { BASELINE_REGISTRATION } from './scenarios.mjs';
+import { captureFloorDocuments } from './floor-capture.mjs';
 
 /** POSTs `body` and returns the JSON answer; anything but 2xx throws. */
 export async function post(url, body, headers) {
@@ -31,13 +32,21 @@ export async function startTargets(ctx, workers, env) {
   /** Starts one Gatehouse (after its port is chosen, so ports are picked one at a time). */
   const startGatehouse = async (name, main, settings, mintTarget) => {
     const port = await freePort();
+    const roundTrips = await env.roundTrips.for(name);
     starts.push(
       startServer({
         name,
         args: [...profile(name), main],
-        env: gatehouseEnv({ ...settings, port, workers }),
+        env: gatehouseEnv({ ...settings, redisUrl: roundTrips.url, port, workers }),
         readyLine: 'Gatehouse is running at',
-      }).then((server) => ({ name, kind: 'gatehouse', ...(mintTarget ? { mintTarget } : {}), port, server })),
+      }).then((server) => ({
+        name,
+        kind: 'gatehouse',
+        ...(mintTarget ? { mintTarget } : {}),
+        port,
+        server,
+        roundTrips,
+      })),
     );
   };
   if (needs('gatehouse')) await startGatehouse('gatehouse', gatehouseMain, env.gatehouse, 'gatehouse');
@@ -49,6 +58,7 @@ export async function startTargets(ctx, workers, env) {
   if (needs('gatehouse-plain')) await startGatehouse('gatehouse-plain', gatehouseMain, env.gatehousePlain);
   if (needs('baseline')) {
     const port = await freePort();
+    const roundTrips = await env.roundTrips.for('baseline');
     starts.push(
       startServer({
         name: 'baseline',
@@ -58,9 +68,17 @@ export async function startTargets(ctx, workers, env) {
           PORT: String(port),
           WORKERS: String(workers),
           BENCH_SETTINGS: env.settingsFile,
+          BENCH_REDIS_URL: roundTrips.url,
         },
         readyLine: 'baseline ready',
-      }).then((server) => ({ name: 'baseline', kind: 'baseline', mintTarget: 'baseline', port, server })),
+      }).then((server) => ({
+        name: 'baseline',
+        kind: 'baseline',
+        mintTarget: 'baseline',
+        port,
+        server,
+        roundTrips,
+      })),
     );
   }
   if (needs('peer')) {
@@ -95,7 +113,38 @@ export async function startTargets(ctx, workers, env) {
     throw failed.reason;
   }
   for (const t of targets) t.url = `http://127.0.0.1:${t.port}`;
+  if (needs('floor')) {
+    try {
+      targets.push(await startFloor(targets, workers, env));
+    } catch (err) {
+      await Promise.all(targets.map((t) => t.server.stop()));
+      throw err;
+    }
+  }
   return targets;
+}
+
+/**
+ * The floor (bench/floor.mjs): started once Gatehouse runs, since it serves the bytes and headers
+ * Gatehouse answers with.
+ */
+async function startFloor(targets, workers, env) {
+  const gatehouse = targets.find((t) => t.name === 'gatehouse');
+  if (!gatehouse) throw new Error('the floor target serves what Gatehouse answers: run it with gatehouse');
+  await captureFloorDocuments(gatehouse.url, env.floorFile);
+  const port = await freePort();
+  const server = await startServer({
+    name: 'floor',
+    args: [join(env.root, 'bench', 'floor.mjs')],
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      WORKERS: String(workers),
+      FLOOR_DOCUMENTS: env.floorFile,
+    },
+    readyLine: 'floor ready',
+  });
+  return { name: 'floor', kind: 'floor', port, server, url: `http://127.0.0.1:${port}` };
 }
 
 /**

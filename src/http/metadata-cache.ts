@@ -8,7 +8,8 @@ const ROUTES = new Map([
   ['/jwks', 'jwks'],
 ]);
 
-interface Entry {
+/** A cached answer. */
+export interface MetadataEntry {
   body: Buffer;
   etag: string;
   /** Headers the provider set on the response (CORS's Access-Control-Allow-Origin aside). */
@@ -16,6 +17,15 @@ interface Entry {
   /** Whether the provider answered with CORS headers (it allows every origin on these routes). */
   cors: boolean;
   expiresAt: number;
+  /** oidc-provider's route name (the metrics label). */
+  route: string;
+}
+
+export interface MetadataCache {
+  /** Koa middleware: answers from the cache, or lets the provider answer and keeps its answer. */
+  middleware: (ctx: Context, next: Next) => Promise<void>;
+  /** The fresh cached answer for `path` (a GET or HEAD), if any; the listener in front of Koa uses it. */
+  hit(path: string): MetadataEntry | undefined;
 }
 
 /**
@@ -25,27 +35,42 @@ interface Entry {
  * set. An entry lives `ttlMs` at most and belongs to the provider instance that produced it: the
  * provider is replaced when the signing keys in effect change (key rotation), and the next request
  * asks the new one, so /jwks follows the keys exactly as it would without the cache.
+ *
+ * The answers do not depend on the request: issuer pinning (http/pin-issuer.ts) runs after this
+ * middleware, so a miss is answered by the provider with the issuer's host whatever the request's
+ * Host, and a hit repeats that answer.
  */
-export function createMetadataCache(providers: ProviderRef, options: { ttlMs?: number } = {}) {
+export function createMetadataCache(providers: ProviderRef, options: { ttlMs?: number } = {}): MetadataCache {
   const ttlMs = options.ttlMs ?? 10_000;
   let cachedFor: ProviderRef['current'] | undefined;
-  let entries = new Map<string, Entry>();
+  let entries = new Map<string, MetadataEntry>();
 
-  return async function metadataCache(ctx: Context, next: Next) {
-    const route = ROUTES.get(ctx.path);
-    if (!route || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    // The route label metrics use for this request (the provider sets it when it answers).
-    (ctx as { _matchedRoute?: string })._matchedRoute = route;
+  /** The entries of the current provider (a replaced provider's entries are dropped). */
+  const current = () => {
     const provider = providers.current;
     if (cachedFor !== provider) {
       cachedFor = provider;
       entries = new Map();
     }
-    const cached = entries.get(ctx.path);
-    if (cached && cached.expiresAt > Date.now()) {
+    return provider;
+  };
+  const hit = (path: string) => {
+    current();
+    const cached = entries.get(path);
+    return cached && cached.expiresAt > Date.now() ? cached : undefined;
+  };
+
+  async function middleware(ctx: Context, next: Next) {
+    const route = ROUTES.get(ctx.path);
+    if (!route || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    // The route label metrics use for this request (the provider sets it when it answers).
+    (ctx as { _matchedRoute?: string })._matchedRoute = route;
+    const cached = hit(ctx.path);
+    if (cached) {
       replay(ctx, cached);
       return;
     }
+    const provider = current();
 
     const before = new Map(Object.entries(ctx.response.headers));
     await next();
@@ -59,12 +84,13 @@ export function createMetadataCache(providers: ProviderRef, options: { ttlMs?: n
       if (name === 'access-control-allow-origin') cors = true;
       else if (name !== 'content-length') headers.push([name, String(value)]);
     }
-    const entry: Entry = {
+    const entry: MetadataEntry = {
       body: bytes,
       etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`,
       headers,
       cors,
       expiresAt: Date.now() + ttlMs,
+      route,
     };
     if (providers.current === provider) entries.set(ctx.path, entry);
     ctx.set('etag', entry.etag);
@@ -74,10 +100,11 @@ export function createMetadataCache(providers: ProviderRef, options: { ttlMs?: n
     } else {
       ctx.body = bytes;
     }
-  };
+  }
+  return { middleware, hit };
 }
 
-function replay(ctx: Context, entry: Entry) {
+function replay(ctx: Context, entry: MetadataEntry) {
   for (const [name, value] of entry.headers) {
     if (name === 'vary') ctx.vary(value);
     else ctx.set(name, value);
@@ -93,9 +120,12 @@ function replay(ctx: Context, entry: Entry) {
   ctx.body = entry.body;
 }
 
-/** If-None-Match: `*` or a list of entity tags, compared weakly (RFC 9110 §13.1.2). */
 function notModified(ctx: Context, etag: string): boolean {
-  const header = ctx.get('if-none-match');
+  return matchesIfNoneMatch(ctx.get('if-none-match'), etag);
+}
+
+/** If-None-Match: `*` or a list of entity tags, compared weakly (RFC 9110 §13.1.2). */
+export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);

@@ -46,14 +46,23 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
   return {
     /** Seconds until `key` may try again, or 0 when it is not blocked. */
     async retryAfter(name: RateLimitName, key: string): Promise<number> {
-      const state = await get(name).failures.get(key);
-      if (!state || state.consumedPoints < get(name).settings.points) return 0;
+      // The common path: this process's view of the blocks, no round trip (Store.blocks).
+      const until = store.blocks.blockedUntil(`${name}:${key}`);
+      let ms: number;
+      if (until !== undefined) {
+        ms = until - Date.now();
+      } else {
+        // The view may have missed a block: the counters in the store are the truth.
+        const state = await get(name).failures.get(key);
+        ms = state && state.consumedPoints >= get(name).settings.points ? state.msBeforeNext : 0;
+      }
+      if (ms <= 0) return 0;
       metrics?.rateLimited.inc({ limit: name });
-      return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+      return Math.max(1, Math.ceil(ms / 1000));
     },
     /**
-     * The longest wait among several budgets, read in parallel (one GET each, pipelined into one
-     * round trip on Redis); 0 when none is blocked.
+     * The longest wait among several budgets (in-process; when the view is out of sync, one GET
+     * each, sent together); 0 when none is blocked.
      */
     async retryAfterAny(budgets: readonly Budget[]): Promise<number> {
       const waits = await Promise.all(budgets.map(([name, key]) => this.retryAfter(name, key)));
@@ -74,6 +83,7 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
         settings.maxBlockSeconds,
       );
       await failures.block(key, seconds);
+      await store.blocks.block(`${name}:${key}`, Date.now() + seconds * 1000);
     },
     /**
      * Counts a request (not only failures) against the budget, for per-IP request quotas: returns
@@ -87,6 +97,7 @@ export function createRateLimits(deps: { store: Store; config: Config; metrics?:
     /** Forgets a key's failures, e.g. after a successful sign-in. */
     async reset(name: RateLimitName, key: string): Promise<void> {
       await get(name).failures.delete(key);
+      await store.blocks.unblock(`${name}:${key}`);
     },
   };
 }

@@ -4,6 +4,11 @@ import type { Logger } from 'pino';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The request's id: the incoming X-Request-Id when it is sane (so it cannot inject into headers or logs), else a new UUID. */
+export function requestIdFor(incoming: string | undefined): string {
+  return incoming && SAFE_ID.test(incoming) ? incoming : randomUUID();
+}
+
 /** `ctx.state` of every request: its id, and its logger made on first use. */
 class RequestState {
   #parent: Logger;
@@ -32,8 +37,7 @@ class RequestState {
 export function createRequestId(logger: Logger) {
   const logsRequests = () => logger.isLevelEnabled('info');
   return async function requestId(ctx: Context, next: Next) {
-    const incoming = ctx.get('x-request-id');
-    const id = SAFE_ID.test(incoming) ? incoming : randomUUID();
+    const id = requestIdFor(ctx.get('x-request-id'));
     ctx.state = new RequestState(logger, id);
     ctx.set('x-request-id', id);
     if (!logsRequests()) return next();

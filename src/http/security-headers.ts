@@ -6,6 +6,18 @@ import type { Context, Next } from 'koa';
  * browsers apply it to the redirect back to the client after a form submission.
  */
 export function createSecurityHeaders(options: { https: boolean }) {
+  const headers = securityHeaderList(options);
+  return function securityHeaders(ctx: Context, next: Next) {
+    for (const [name, value] of headers) ctx.set(name, value);
+    return next();
+  };
+}
+
+/**
+ * The security headers as name/value pairs, in the order they are set (also used by the
+ * discovery and JWKS listener in front of Koa, see http/metadata-listener.ts).
+ */
+export function securityHeaderList(options: { https: boolean }): [string, string][] {
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
@@ -15,13 +27,14 @@ export function createSecurityHeaders(options: { https: boolean }) {
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
-  return function securityHeaders(ctx: Context, next: Next) {
-    ctx.set('content-security-policy', csp);
-    ctx.set('x-frame-options', 'DENY');
-    ctx.set('x-content-type-options', 'nosniff');
-    ctx.set('referrer-policy', 'no-referrer');
-    ctx.set('cross-origin-resource-policy', 'same-site');
-    if (options.https) ctx.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    return next();
-  };
+  return [
+    ['content-security-policy', csp],
+    ['x-frame-options', 'DENY'],
+    ['x-content-type-options', 'nosniff'],
+    ['referrer-policy', 'no-referrer'],
+    ['cross-origin-resource-policy', 'same-site'],
+    ...(options.https
+      ? [['strict-transport-security', 'max-age=31536000; includeSubDomains'] as [string, string]]
+      : []),
+  ];
 }

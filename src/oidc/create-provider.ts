@@ -83,6 +83,7 @@ export function createProvider(deps: ProviderDeps) {
   provider.use(describeGrantErrorsForAws(provider));
   guardRedeemedDeviceCodes(provider, deps.config.aws.redeemedRetryGraceSeconds);
   provider.use(requireDeviceSession(provider.cookieName('session')));
+  deviceFlow.interceptPolls(provider);
   provider.use(deviceFlow.middleware);
 
   const verifier = createAssertionVerifier(deps);

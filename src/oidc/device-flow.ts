@@ -2,10 +2,16 @@ import { createHash } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type { Client, KoaContextWithOIDC } from 'oidc-provider';
+import type Provider from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/store.js';
 import type { Views } from '../http/views.js';
-import { formAction, hiddenFieldValue, USER_CODE_ERRORS } from './internals.js';
+import {
+  formAction,
+  hiddenFieldValue,
+  interceptDeviceCodeRedemption,
+  USER_CODE_ERRORS,
+} from './internals.js';
 import { isAwsApiRequest } from './aws-api-requests.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -33,6 +39,10 @@ const AWS_FREE_POLLS = 2;
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-5.1
  */
+/** Where a poll recorded before the grant's lookup is kept for the answer (see pollBeforeFind). */
+const POLLED = Symbol('polledDeviceCode');
+type PolledCtx = KoaContextWithOIDC & { [POLLED]?: { tooSoon: boolean; interval: number } };
+
 export function createDeviceFlow(deps: { config: Config; store: Store; views: Views }) {
   const { config, store, views } = deps;
   const attempts = store.createRateLimiter({
@@ -87,8 +97,42 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     } else if (route === 'token' && isRecord(ctx.body) && ctx.body.error === 'authorization_pending') {
       const deviceCode = ctx.oidc.params?.device_code;
       if (ctx.oidc.params?.grant_type !== DEVICE_CODE_GRANT || typeof deviceCode !== 'string') return;
-      await applySlowDown(ctx, pollKey(deviceCode));
+      const polled = (ctx as PolledCtx)[POLLED];
+      if (polled) answerSlowDown(ctx, polled);
+      else await applySlowDown(ctx, pollKey(deviceCode));
     }
+  }
+
+  /**
+   * Grant hook (before the library reads the device code, after client authentication): reads
+   * the code and, when it is pending for this client, records the poll, in one store step; the
+   * library's read then uses the record just read (Store.pollDeviceCode).
+   */
+  async function pollBeforeFind(ctx: KoaContextWithOIDC, deviceCode: string) {
+    const clientId = ctx.oidc.client?.clientId;
+    if (clientId === undefined) return;
+    const rules = pollingRules();
+    const polled = await store.pollDeviceCode(deviceCode, {
+      clientId,
+      key: pollKey(deviceCode),
+      now: Date.now(),
+      intervalSeconds: rules.interval,
+      slowDownSeconds: SLOW_DOWN_SECONDS,
+      ttlSeconds: config.ttl.deviceCode + 600,
+      freePolls: rules.freePolls,
+    });
+    if (polled) (ctx as PolledCtx)[POLLED] = polled;
+  }
+
+  function answerSlowDown(
+    ctx: KoaContextWithOIDC,
+    { tooSoon, interval }: { tooSoon: boolean; interval: number },
+  ) {
+    if (!tooSoon) return;
+    ctx.body = {
+      error: 'slow_down',
+      error_description: `polling too frequently; wait at least ${interval} seconds between requests`,
+    };
   }
 
   /** The interval, and the polls that never count as too soon, of the request being served. */
@@ -101,20 +145,17 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
   async function applySlowDown(ctx: KoaContextWithOIDC, key: string) {
     const rules = pollingRules();
     // One atomic step per poll: concurrent polls of one code cannot both pass as "not too soon".
-    const { tooSoon, interval } = await store.recordPoll(
-      key,
-      Date.now(),
-      rules.interval,
-      SLOW_DOWN_SECONDS,
-      config.ttl.deviceCode + 600,
-      rules.freePolls,
+    answerSlowDown(
+      ctx,
+      await store.recordPoll(
+        key,
+        Date.now(),
+        rules.interval,
+        SLOW_DOWN_SECONDS,
+        config.ttl.deviceCode + 600,
+        rules.freePolls,
+      ),
     );
-    if (tooSoon) {
-      ctx.body = {
-        error: 'slow_down',
-        error_description: `polling too frequently; wait at least ${interval} seconds between requests`,
-      };
-    }
   }
 
   /** Page sources for oidc-provider's features.deviceFlow, rendered from views/. */
@@ -192,7 +233,11 @@ export function createDeviceFlow(deps: { config: Config; store: Store; views: Vi
     await next();
   }
 
-  return { middleware, pages, prefillUserCode };
+  /** Registers the poll step in the provider's device_code grant (call once the provider exists). */
+  const interceptPolls = (provider: Provider) =>
+    interceptDeviceCodeRedemption(provider, { beforeFind: pollBeforeFind });
+
+  return { middleware, pages, prefillUserCode, interceptPolls };
 }
 
 /**

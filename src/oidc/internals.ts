@@ -405,10 +405,15 @@ export interface DeviceCodeRedemptionHooks {
    * is consumed). Throwing an oidc-provider error answers the request; the library's step does
    * not run.
    */
-  beforeConsume(ctx: KoaContextWithOIDC, code: GrantSource): void;
+  beforeConsume?(ctx: KoaContextWithOIDC, code: GrantSource): void;
   /** Runs when an authenticated client presents a code issued to another client (then refused as "client mismatch"). */
-  otherClientsCode(ctx: KoaContextWithOIDC, code: GrantSource): Promise<void>;
+  otherClientsCode?(ctx: KoaContextWithOIDC, code: GrantSource): Promise<void>;
+  /** Runs after the client has authenticated, just before the library looks the code up. */
+  beforeFind?(ctx: KoaContextWithOIDC, deviceCode: string): Promise<void>;
 }
+
+/** The hooks registered per provider: the grant is re-registered once and runs them all. */
+const redemptionHooks = new WeakMap<Provider, DeviceCodeRedemptionHooks[]>();
 
 type FindGrantSource = (
   ctx: unknown,
@@ -430,6 +435,13 @@ interface GrantSourceModel {
 export function interceptDeviceCodeRedemption(provider: Provider, hooks: DeviceCodeRedemptionHooks): void {
   const handlers = instance(provider).grantTypeHandlers;
   if (!handlers.has(deviceCodeGrant.grantType)) return; // the device flow is off
+  const registered = redemptionHooks.get(provider);
+  if (registered) {
+    registered.push(hooks);
+    return;
+  }
+  const all = [hooks];
+  redemptionHooks.set(provider, all);
   const bind = (fn: (provider: object, ...args: never[]) => unknown) => fn.bind(undefined, provider);
   const helpers: Record<string, unknown> = Object.fromEntries(
     Object.entries(grantHelpers).map(([name, helper]) => [
@@ -444,12 +456,13 @@ export function interceptDeviceCodeRedemption(provider: Provider, hooks: DeviceC
     value: string,
     label: string,
   ) => {
+    for (const h of all) await h.beforeFind?.(ctx, value);
     try {
       return await find(ctx, Model, value, label);
     } catch (err) {
       if ((err as { error_detail?: unknown }).error_detail === 'client mismatch') {
         const source = await Model.find(value, { ignoreExpiration: true });
-        if (source) await hooks.otherClientsCode(ctx, source);
+        if (source) for (const h of all) await h.otherClientsCode?.(ctx, source);
       }
       throw err;
     }
@@ -460,7 +473,7 @@ export function interceptDeviceCodeRedemption(provider: Provider, hooks: DeviceC
     label: string,
   ) => Promise<void>;
   helpers.consumeGrantSource = async (ctx: KoaContextWithOIDC, source: GrantSource, label: string) => {
-    hooks.beforeConsume(ctx, source);
+    for (const h of all) h.beforeConsume?.(ctx, source);
     return consume(ctx, source, label);
   };
   handlers.set(deviceCodeGrant.grantType, deviceCodeGrant.handler.bind(undefined, provider, helpers));

@@ -50,9 +50,12 @@ export function instrumentStore(store: Store, observer: StoreObserver): Store {
     setRecordIfAbsent: timed('setRecordIfAbsent', store.setRecordIfAbsent.bind(store)),
     deleteRecord: timed('deleteRecord', store.deleteRecord.bind(store)),
     recordPoll: timed('recordPoll', store.recordPoll.bind(store)),
+    pollDeviceCode: timed('pollDeviceCode', store.pollDeviceCode.bind(store)),
     sessionsOf: timed('sessionsOf', store.sessionsOf.bind(store)),
     ping: timed('ping', store.ping.bind(store)),
     createRateLimiter: store.createRateLimiter.bind(store),
+    // Answered in-process on the common path: timing it would cost more than it does.
+    blocks: store.blocks,
     deleteWhere: store.deleteWhere.bind(store),
     listKeys: store.listKeys.bind(store),
     close: store.close.bind(store),

@@ -1,6 +1,12 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type Store } from './store.js';
+import {
+  GRANTABLE_MODELS,
+  SESSIONS_INDEXED_PER_ACCOUNT,
+  isPendingDeviceCode,
+  retentionSeconds,
+  type Store,
+} from './store.js';
 
 /**
  * The embedded in-memory store, for development and as a test IdP. Single process only;
@@ -16,6 +22,7 @@ import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type 
  */
 export function createMemoryStore(): Store & { clear(): void } {
   const data = new Map<string, { value: unknown; expiresAt: number }>();
+  const blocked = new Map<string, number>();
 
   const get = <T>(key: string): T | undefined => {
     const entry = data.get(key);
@@ -159,7 +166,29 @@ export function createMemoryStore(): Store & { clear(): void } {
       set(`rec:${key}`, { interval, lastPollAt: now, polls: Math.min(polls, 1_000_000) }, ttlSeconds);
       return { tooSoon, interval };
     },
+    async pollDeviceCode(id, poll) {
+      if (!isPendingDeviceCode(get<AdapterPayload>(`DeviceCode:${id}`), poll.clientId, poll.now))
+        return undefined;
+      const { key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls } = poll;
+      return this.recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls);
+    },
     createRateLimiter: (options) => new RateLimiterMemory(options),
+    // One process: the view is the truth, always in sync.
+    blocks: {
+      blockedUntil(key) {
+        const until = blocked.get(key) ?? 0;
+        if (until > Date.now()) return until;
+        blocked.delete(key);
+        return 0;
+      },
+      async block(key, until) {
+        blocked.set(key, until);
+      },
+      async unblock(key) {
+        blocked.delete(key);
+      },
+      whenSynced: async () => true,
+    },
     async sessionsOf(accountId) {
       const index = get<SessionIndex>(`accountSessions:${accountId}`);
       const now = Date.now();
@@ -185,6 +214,7 @@ export function createMemoryStore(): Store & { clear(): void } {
     },
     clear() {
       data.clear();
+      blocked.clear();
     },
   };
 }

@@ -1,13 +1,21 @@
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config/schema.js';
 import type { RedisSettings } from '../config/redis-url.js';
-import { GRANTABLE_MODELS, SESSIONS_INDEXED_PER_ACCOUNT, retentionSeconds, type Store } from './store.js';
+import {
+  GRANTABLE_MODELS,
+  SESSIONS_INDEXED_PER_ACCOUNT,
+  isPendingDeviceCode,
+  retentionSeconds,
+  type DeviceCodePoll,
+  type Store,
+} from './store.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 import { connectRedis, waitUntilReady, type RedisClient } from './redis-connect.js';
 import { createReplicaAcks } from './replica-acks.js';
+import { createRedisBlocks } from './redis-blocks.js';
 
 /**
  * The Redis store (ioredis): single server, Sentinel or Cluster.
@@ -22,6 +30,8 @@ import { createReplicaAcks } from './replica-acks.js';
  *   `accountSessions:<accountId>`  sorted set of Session ids scored by expiry (ms), at most
  *                           SESSIONS_INDEXED_PER_ACCOUNT of them plus the member `~incomplete`
  *                           once one was dropped; TTL = the longest session's (Store.sessionsOf)
+ *   `blocks`                sorted set of rate-limit keys blocked, scored by blocked-until (ms);
+ *                           changes are also PUBLISHed on the channel `<prefix>blocks` (redis-blocks.ts)
  *   `rec:<key>`             Gatehouse's own records (signing keys, device polling, counters), JSON;
  *                           `rec:mode` names the mode whose state this is (see store-mode.ts)
  *
@@ -87,22 +97,25 @@ export async function createRedisStore(
     numberOfKeys: 1,
     // ARGV: now (ms), first interval (s), slow_down increment (s), TTL (s), free polls.
     // Returns {tooSoon, interval}. A state without `polls` predates the count: no free polls left.
-    lua: `local now = tonumber(ARGV[1])
-          local interval = tonumber(ARGV[2])
-          local tooSoon = 0
-          local polls = 1
-          local previous = redis.call('GET', KEYS[1])
-          if previous then
-            local state = cjson.decode(previous)
-            interval = tonumber(state.interval)
-            polls = math.min(tonumber(state.polls or 1000000), 1000000) + 1
-            if polls > tonumber(ARGV[5]) and now - tonumber(state.lastPollAt) < interval * 1000 then
-              tooSoon = 1
-              interval = interval + tonumber(ARGV[3])
-            end
-          end
-          redis.call('SET', KEYS[1], cjson.encode({ interval = interval, lastPollAt = now, polls = polls }), 'EX', ARGV[4])
+    lua: `${POLL_LUA('KEYS[1]', 0)}
           return { tooSoon, interval }`,
+  });
+  // KEYS: the DeviceCode record, its poll state; ARGV: the polling client id, then ghPoll's.
+  // Returns {payload or '', consumed or '', tooSoon (-1: no poll recorded), interval}.
+  client.defineCommand('ghPollDeviceCode', {
+    numberOfKeys: 2,
+    lua: `local payload = redis.call('HGET', KEYS[1], 'payload')
+          if not payload then return { '', '', -1, 0 } end
+          local consumed = redis.call('HGET', KEYS[1], 'consumed')
+          local ok, record = pcall(cjson.decode, payload)
+          local function absent(v) return v == nil or v == cjson.null end
+          if consumed or not ok or type(record) ~= 'table' or not absent(record.accountId)
+            or not absent(record.error) or record.clientId ~= ARGV[1]
+            or type(record.exp) ~= 'number' or record.exp * 1000 <= tonumber(ARGV[2]) then
+            return { payload, consumed or '', -1, 0 }
+          end
+          ${POLL_LUA('KEYS[2]', 1)}
+          return { payload, '', tooSoon, interval }`,
   });
   client.defineCommand('ghIndexSession', { numberOfKeys: 1, lua: INDEX_SESSION_LUA });
   type Scripts = {
@@ -115,6 +128,16 @@ export async function createRedisStore(
       ttl: number,
     ): Promise<number>;
     ghConsume(key: string, now: number): Promise<number>;
+    ghPollDeviceCode(
+      record: string,
+      pollKey: string,
+      clientId: string,
+      now: number,
+      interval: number,
+      slowDown: number,
+      ttl: number,
+      freePolls: number,
+    ): Promise<[string, string, number, number]>;
     ghUpsert(key: string, payload: string, ttl: number): Promise<number>;
     ghAddToGrant(key: string, member: string, ttl: number): Promise<number>;
     ghPoll(
@@ -127,6 +150,22 @@ export async function createRedisStore(
     ): Promise<[number, number]>;
   };
   const scripts = client as unknown as Scripts;
+  type Write = (c: Scripts & Pick<Redis, 'set'>) => unknown;
+  /**
+   * Sends a save's writes as one MULTI: one round trip, applied together. A Cluster spreads
+   * their keys over slots a MULTI cannot span, so there they go one command each, sent together.
+   */
+  async function writeTogether(writes: Write[]): Promise<void> {
+    if (client instanceof Cluster || writes.length === 1) {
+      await Promise.all(writes.map((write) => write(client as unknown as Scripts & Redis)));
+      return;
+    }
+    const multi = client.multi();
+    for (const write of writes) write(multi as unknown as Scripts & Redis);
+    const results = await multi.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('MULTI aborted');
+  }
 
   await run(() => waitUntilReady(client, config.redis.connectTimeoutMs * 3));
   await warnIfEvicting(client, logger);
@@ -134,6 +173,10 @@ export async function createRedisStore(
     client.disconnect(false);
     throw err;
   });
+
+  const blocks = createRedisBlocks(client, prefix, logger);
+  // The first requests already answer from the view when Redis is there to fill it.
+  await blocks.whenSynced();
 
   // The writes that spend or revoke something: acknowledged by replicas when acks are on.
   const spend = {
@@ -154,6 +197,48 @@ export async function createRedisStore(
     return payload;
   };
 
+  /**
+   * DeviceCode records just read by pollDeviceCode, for the grant's find of the same request (it
+   * follows within microseconds); each is used once, and only within a second.
+   */
+  const polledDeviceCodes = new Map<string, { record: AdapterPayload | undefined; at: number }>();
+
+  async function pollDeviceCode(id: string, poll: DeviceCodePoll) {
+    const { clientId, key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls } = poll;
+    if (client instanceof Cluster) {
+      // Two slots: read, then record the poll (as before the one-step script).
+      if (!isPendingDeviceCode(await readRecord(`DeviceCode:${id}`), clientId, now)) return undefined;
+      const [tooSoon, interval] = await scripts.ghPoll(
+        k(`rec:${key}`),
+        now,
+        intervalSeconds,
+        slowDownSeconds,
+        ttlSeconds,
+        freePolls,
+      );
+      return { tooSoon: tooSoon === 1, interval };
+    }
+    const [payload, consumed, tooSoon, interval] = await scripts.ghPollDeviceCode(
+      k(`DeviceCode:${id}`),
+      k(`rec:${key}`),
+      clientId,
+      now,
+      intervalSeconds,
+      slowDownSeconds,
+      ttlSeconds,
+      freePolls,
+    );
+    let record: AdapterPayload | undefined;
+    if (payload) {
+      record = JSON.parse(payload) as AdapterPayload;
+      if (consumed) record.consumed = Number(consumed);
+    }
+    // Bounded: a find that never came (the library refused the value first) must not pile up.
+    if (polledDeviceCodes.size >= 10_000) polledDeviceCodes.clear();
+    polledDeviceCodes.set(id, { record, at: Date.now() });
+    return tooSoon === -1 ? undefined : { tooSoon: tooSoon === 1, interval };
+  }
+
   async function revokeGrant(grantId: string) {
     const grantKey = k(`grant:${grantId}`);
     const members = await client.smembers(grantKey);
@@ -167,31 +252,37 @@ export async function createRedisStore(
         run(async () => {
           const ttl = retentionSeconds(model, expiresIn) ?? 0;
           const { consumed: _ignored, ...rest } = payload;
-          const writes: Promise<unknown>[] = [scripts.ghUpsert(k(keyFor(id)), JSON.stringify(rest), ttl)];
+          const writes: Write[] = [(c) => c.ghUpsert(k(keyFor(id)), JSON.stringify(rest), ttl)];
           const index = (key: string) =>
-            writes.push(ttl > 0 ? client.set(k(key), id, 'EX', ttl) : client.set(k(key), id));
+            writes.push((c) => (ttl > 0 ? c.set(k(key), id, 'EX', ttl) : c.set(k(key), id)));
           if (payload.uid) index(`uid:${payload.uid}`);
           if (payload.userCode) index(`userCode:${payload.userCode}`);
           if (model === 'Session' && typeof payload.accountId === 'string') {
+            const accountKey = k(`accountSessions:${payload.accountId}`);
             const now = Date.now();
-            writes.push(
-              scripts.ghIndexSession(
-                k(`accountSessions:${payload.accountId}`),
-                id,
-                ttl > 0 ? String(now + ttl * 1000) : '+inf',
-                now,
-                SESSIONS_INDEXED_PER_ACCOUNT,
-                ttl,
-              ),
+            const until = ttl > 0 ? String(now + ttl * 1000) : '+inf';
+            writes.push((c) =>
+              c.ghIndexSession(accountKey, id, until, now, SESSIONS_INDEXED_PER_ACCOUNT, ttl),
             );
           }
           if (GRANTABLE_MODELS.has(model) && payload.grantId) {
-            writes.push(scripts.ghAddToGrant(k(`grant:${payload.grantId}`), keyFor(id), ttl));
+            const grantKey = k(`grant:${payload.grantId}`);
+            writes.push((c) => c.ghAddToGrant(grantKey, keyFor(id), ttl));
           }
-          await Promise.all(writes);
+          await writeTogether(writes);
           if (payload.consumed) await spend.consume(k(keyFor(id)), Number(payload.consumed));
         }),
-      find: (id) => run(() => readRecord(keyFor(id))),
+      find: (id) =>
+        run(async () => {
+          if (model === 'DeviceCode') {
+            const memo = polledDeviceCodes.get(id);
+            if (memo) {
+              polledDeviceCodes.delete(id);
+              if (memo.at > Date.now() - 1000) return memo.record;
+            }
+          }
+          return readRecord(keyFor(id));
+        }),
       findByUid: (uid) =>
         run(async () => {
           const id = await client.get(k(`uid:${uid}`));
@@ -283,6 +374,7 @@ export async function createRedisStore(
         );
         return { tooSoon: tooSoon === 1, interval };
       }),
+    pollDeviceCode: (id, poll) => run(() => pollDeviceCode(id, poll)),
     createRateLimiter: (options) =>
       failClosed(
         fastGet(
@@ -317,12 +409,38 @@ export async function createRedisStore(
         await client.ping();
         await acks?.check();
       }),
+    blocks,
     close: async () => {
+      blocks.close();
       client.disconnect(false);
       acks?.close();
     },
   };
 }
+
+/**
+ * The Lua of one poll (Store.recordPoll) of the state at `key`, with ARGV from `offset + 1`: now
+ * (ms), first interval (s), slow_down increment (s), TTL (s), free polls. Leaves `tooSoon` and
+ * `interval` set. A state without `polls` predates the count: no free polls left.
+ */
+const POLL_LUA = (key: string, offset: number) => {
+  const arg = (n: number) => `ARGV[${n + offset}]`;
+  return `local now = tonumber(${arg(1)})
+          local interval = tonumber(${arg(2)})
+          local tooSoon = 0
+          local polls = 1
+          local previous = redis.call('GET', ${key})
+          if previous then
+            local state = cjson.decode(previous)
+            interval = tonumber(state.interval)
+            polls = math.min(tonumber(state.polls or 1000000), 1000000) + 1
+            if polls > tonumber(${arg(5)}) and now - tonumber(state.lastPollAt) < interval * 1000 then
+              tooSoon = 1
+              interval = interval + tonumber(${arg(3)})
+            end
+          end
+          redis.call('SET', ${key}, cjson.encode({ interval = interval, lastPollAt = now, polls = polls }), 'EX', ${arg(4)})`;
+};
 
 /** The member marking a per-account session index that dropped an id (session ids never contain `~`). */
 const INCOMPLETE = '~incomplete';

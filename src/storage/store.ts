@@ -41,10 +41,24 @@ export interface Store {
     freePolls?: number,
   ): Promise<{ tooSoon: boolean; interval: number }>;
   /**
+   * A device_code grant's poll in one step (one round trip on Redis): reads the DeviceCode record
+   * `id` and, when the grant would answer it `authorization_pending` for `poll.clientId` (present,
+   * not consumed, neither approved nor denied, not expired), records the poll under `poll.key` as
+   * recordPoll does, returning its result; undefined when no poll was recorded. The record read is
+   * what this process's next `adapter('DeviceCode').find(id)` returns (within a second), so the
+   * grant does not read it again.
+   */
+  pollDeviceCode(
+    id: string,
+    poll: DeviceCodePoll,
+  ): Promise<{ tooSoon: boolean; interval: number } | undefined>;
+  /**
    * A rate limiter whose counters live in this store (shared by every instance on Redis).
    * Its methods reject with StoreUnavailableError when the store cannot answer.
    */
   createRateLimiter(options: RateLimiterOptions): RateLimiterAbstract;
+  /** Keys blocked by a rate limit, known to every instance (see BlockList). */
+  readonly blocks: BlockList;
   /**
    * Deletes every key of this store (relative to its prefix, e.g. `AccessToken:…`, `rec:…`) for
    * which `match` is true. For the test API's reset and revoke-all; not for production paths.
@@ -62,6 +76,54 @@ export interface Store {
   /** Resolves when the store can serve; rejects when it cannot. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Blocked keys (e.g. `clientAuthPerIp:192.0.2.1`) that every instance learns of, so that "is it
+ * blocked?" is answered in-process. On Redis a block reaches the other instances by pub/sub and
+ * a periodic re-read (redis-blocks.ts), within a bounded delay (README "Rate limits").
+ */
+export interface BlockList {
+  /**
+   * Until when `key` is blocked (epoch ms; 0: it is not), from this process's view; undefined
+   * when the view may have missed a change (subscription lost, not yet re-read): ask the
+   * counters then.
+   */
+  blockedUntil(key: string): number | undefined;
+  /** Blocks `key` until `until` (epoch ms) on every instance. */
+  block(key: string, until: number): Promise<void>;
+  /** Lifts a block on every instance (after a success that resets the budget). */
+  unblock(key: string): Promise<void>;
+  /** Resolves true once the view is in sync (re-reading it now if it is not), else false. */
+  whenSynced(): Promise<boolean>;
+}
+
+/** The arguments of Store.pollDeviceCode: the polling client and recordPoll's. */
+export interface DeviceCodePoll {
+  clientId: string;
+  key: string;
+  now: number;
+  intervalSeconds: number;
+  slowDownSeconds: number;
+  ttlSeconds: number;
+  freePolls: number;
+}
+
+/** Whether a DeviceCode record would be answered authorization_pending to `clientId` at `now` (ms). */
+export function isPendingDeviceCode(
+  record: AdapterPayload | undefined,
+  clientId: string,
+  now: number,
+): boolean {
+  return (
+    record !== undefined &&
+    !record.consumed &&
+    record.accountId === undefined &&
+    record.error === undefined &&
+    record.clientId === clientId &&
+    typeof record.exp === 'number' &&
+    record.exp * 1000 > now
+  );
 }
 
 export interface RateLimiterOptions {

@@ -163,6 +163,90 @@ export function describeStoreContract(
       });
     });
 
+    describe('pollDeviceCode', () => {
+      const poll = (clientId: string, key: string, now = Date.now()) => ({
+        clientId,
+        key,
+        now,
+        intervalSeconds: 5,
+        slowDownSeconds: 5,
+        ttlSeconds: 60,
+        freePolls: 1,
+      });
+      const pending = (clientId: string) => ({ clientId, exp: Math.floor(Date.now() / 1000) + 600 });
+
+      it('records polls of a pending code of that client, and the next find returns the record', async () => {
+        const code = id();
+        await store.adapter('DeviceCode').upsert(code, pending('device-client'), 600);
+        const now = Date.now();
+        expect(await store.pollDeviceCode(code, poll('device-client', `poll:${code}`, now))).toEqual({
+          tooSoon: false,
+          interval: 5,
+        });
+        expect(await store.adapter('DeviceCode').find(code)).toMatchObject(pending('device-client'));
+        expect(await store.pollDeviceCode(code, poll('device-client', `poll:${code}`, now + 1000))).toEqual({
+          tooSoon: true,
+          interval: 10,
+        });
+      });
+
+      it('records nothing for an unknown, approved, denied, consumed or expired code, or another client', async () => {
+        const a = store.adapter('DeviceCode');
+        const cases: Array<[string, string]> = [];
+        const unknown = id();
+        cases.push([unknown, 'device-client']);
+        const other = id();
+        await a.upsert(other, pending('device-client'), 600);
+        cases.push([other, 'someone-else']);
+        const approved = id();
+        await a.upsert(approved, { ...pending('device-client'), accountId: 'sub-1' }, 600);
+        cases.push([approved, 'device-client']);
+        const denied = id();
+        await a.upsert(denied, { ...pending('device-client'), error: 'access_denied' }, 600);
+        cases.push([denied, 'device-client']);
+        const consumed = id();
+        await a.upsert(consumed, pending('device-client'), 600);
+        await a.consume(consumed);
+        cases.push([consumed, 'device-client']);
+        const expired = id();
+        await a.upsert(expired, { clientId: 'device-client', exp: Math.floor(Date.now() / 1000) - 5 }, 600);
+        cases.push([expired, 'device-client']);
+        for (const [code, clientId] of cases) {
+          expect(await store.pollDeviceCode(code, poll(clientId, `poll:${code}`))).toBeUndefined();
+          expect(await store.getRecord(`poll:${code}`)).toBeUndefined();
+        }
+        expect(await a.find(unknown)).toBeUndefined();
+        expect(await a.find(approved)).toMatchObject({ accountId: 'sub-1' });
+        expect((await a.find(consumed))!.consumed).toEqual(expect.any(Number));
+      });
+    });
+
+    describe('blocks', () => {
+      it('answers blocked-until for a blocked key and 0 for others, in sync', async () => {
+        expect(await store.blocks.whenSynced()).toBe(true);
+        const key = `blocks:${id()}`;
+        expect(store.blocks.blockedUntil(key)).toBe(0);
+        const until = Date.now() + 60_000;
+        await store.blocks.block(key, until);
+        expect(store.blocks.blockedUntil(key)).toBe(until);
+        expect(store.blocks.blockedUntil(`${key}-other`)).toBe(0);
+      });
+
+      it('lifts a block on unblock and when it expires', async () => {
+        const lifted = `blocks:${id()}`;
+        await store.blocks.block(lifted, Date.now() + 60_000);
+        await store.blocks.unblock(lifted);
+        expect(store.blocks.blockedUntil(lifted)).toBe(0);
+        const expiring = `blocks:${id()}`;
+        await store.blocks.block(expiring, Date.now() + 150);
+        await sleep(250);
+        expect(store.blocks.blockedUntil(expiring)).toBe(0);
+        // The re-read from the store agrees.
+        expect(await store.blocks.whenSynced()).toBe(true);
+        expect(store.blocks.blockedUntil(expiring)).toBe(0);
+      });
+    });
+
     describe('records', () => {
       it('gets what it set, and deletes it', async () => {
         const key = id();
