@@ -100,12 +100,13 @@ async function census(client) {
     cursor = next;
     const ttls = await Promise.all(keys.map((k) => client.ttl(k)));
     keys.forEach((key, i) => {
+      if (ttls[i] === -2) return; // expired between SCAN and TTL
       const parts = key.split(':');
       const family = parts.slice(0, parts[1] === 'rec' ? 3 : 2).join(':');
       families[family] ??= { keys: 0, withoutTtl: 0, longestTtlSeconds: 0 };
       const f = families[family];
       f.keys += 1;
-      if (ttls[i] < 0) f.withoutTtl += 1;
+      if (ttls[i] === -1) f.withoutTtl += 1;
       else f.longestTtlSeconds = Math.max(f.longestTtlSeconds, ttls[i]);
     });
   } while (cursor !== '0');
