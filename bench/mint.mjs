@@ -17,6 +17,9 @@ const gatehouse = await createGatehouse(loadConfig({ env: process.env }), {
 // The baseline signs with the very keys Gatehouse generated into the store.
 const jwks = gatehouse.providers.keys.jwks;
 const baseline = createBaselineProvider({ ...settings.baseline, jwks, users: settings.users });
+// The soak restarts Redis while this runs: the baseline's connection reconnects by itself, and
+// its connection errors would only print "Unhandled error event" (Gatehouse's client logs its own).
+baseline.redis.on('error', () => {});
 const providers = { gatehouse: () => gatehouse.provider, baseline: () => baseline.provider };
 const user = settings.users[0];
 

@@ -22,6 +22,12 @@ import { prepareTargets, preflight, startTargets } from './lib/targets.mjs';
 import { createMeasurer, createQuietWait } from './lib/rounds.mjs';
 import { verdict, writeResults } from './lib/results.mjs';
 
+// --soak: the endurance-and-faults scenario, on its own (bench/soak/; BENCHMARKS.md "Soak").
+if (process.argv.includes('--soak')) {
+  const { soakMain } = await import('./soak/main.mjs');
+  process.exit(await soakMain(process.argv.slice(2)));
+}
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (line) => process.stdout.write(`${line}\n`);
 const ctx = { root, resultsDir: join(root, 'bench', 'results'), log, ...parseOptions() };
