@@ -47,6 +47,10 @@ time('fast series: counter.inc + histogram.observe', (s) => {
   fh.observe(s);
 });
 
+// One store operation: one histogram observation.
+time('prom-client child: histogram.observe (store operation)', (s) => h.observe(s));
+time('fast series: histogram.observe (store operation)', (s) => fh.observe(s));
+
 // The per-request path as a whole: Map lookup by route/method/status, then both series.
 const before = new Map();
 time('before: HTTP observer (Map lookup + prom-client children)', (s) => {
