@@ -1,7 +1,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { FastCounter, FastHistogram } from '../../src/http/fast-series.js';
 import { createHttpObserver, createMetrics, storeObserver } from '../../src/http/metrics.js';
-import { StoreUnavailableError } from '../../src/storage/store-unavailable.js';
+import { UnacknowledgedWriteError } from '../../src/storage/store-unavailable.js';
 
 /**
  * The fast series must be invisible to a scraper: for the same observations, /metrics reads
@@ -146,7 +146,7 @@ describe('createMetrics hot-path metrics', () => {
       httpRequests.labels(route, method, status).inc();
       httpDuration.labels(route, method, status).observe(seconds);
     }
-    const failure = new StoreUnavailableError('find', new Error('down'));
+    const failure = new UnacknowledgedWriteError(new Error('down'), 'too few replicas');
     for (const [operation, seconds, error] of [
       ['find', 0.0007, undefined],
       ['upsert', 0.02, undefined],
@@ -165,9 +165,9 @@ describe('createMetrics hot-path metrics', () => {
         await plain.getSingleMetricAsString(name),
       );
     }
-    expect(await metrics.registry.metrics()).toMatch(
-      /gatehouse_store_errors_total\{operation="find",worker="0"\} 1/,
-    );
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/gatehouse_store_errors_total\{operation="find",worker="0"\} 1/);
+    expect(text).toMatch(/gatehouse_store_unacknowledged_consumes_total\{operation="find",worker="0"\} 1/);
   });
 });
 
