@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { matchesIfNoneMatch, type MetadataCache, type MetadataEntry } from './metadata-cache.js';
-import type { Metrics } from './metrics.js';
+import { createHttpObserver, type Metrics } from './metrics.js';
 import { requestIdFor } from './request-id.js';
 import { securityHeaderList } from './security-headers.js';
 
@@ -30,7 +30,7 @@ export interface MetadataListenerDeps {
 export function createMetadataListener(deps: MetadataListenerDeps): RequestListener {
   const { cache, next, logger } = deps;
   const security = securityHeaderList({ https: deps.https });
-  const observe = deps.metrics ? createObserver(deps.metrics) : undefined;
+  const observe = deps.metrics ? createHttpObserver(deps.metrics) : undefined;
   // The header lists of each cached answer, built once per entry (entries are replaced, not changed).
   const prepared = new WeakMap<MetadataEntry, Prepared>();
 
@@ -116,23 +116,4 @@ function send(
   if (req.method === 'HEAD') res.end();
   else res.end(entry.body);
   return 200;
-}
-
-/** Request count and duration per route, method and status; the labelled series made once each. */
-function createObserver(metrics: Metrics) {
-  const series = new Map<string, (seconds: number) => void>();
-  return (route: string, method: string, status: number, seconds: number) => {
-    const key = `${route} ${method} ${status}`;
-    let observe = series.get(key);
-    if (!observe) {
-      const counter = metrics.httpRequests.labels(route, method, String(status));
-      const histogram = metrics.httpDuration.labels(route, method, String(status));
-      observe = (s) => {
-        counter.inc();
-        histogram.observe(s);
-      };
-      series.set(key, observe);
-    }
-    observe(seconds);
-  };
 }

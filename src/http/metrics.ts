@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import Koa, { type Context, type Next } from 'koa';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { isStoreUnavailable, UnacknowledgedWriteError } from '../storage/store-unavailable.js';
 import { requireBearerToken } from './bearer-token.js';
+import { FastCounter, FastHistogram, type HistogramSeries } from './fast-series.js';
 
 /**
  * Prometheus metrics (prom-client): HTTP traffic per route and status, tokens issued per grant
@@ -17,13 +18,15 @@ export function createMetrics() {
   const labels = ['route', 'method', 'status'] as const;
   return {
     registry,
-    httpRequests: new Counter({
+    // Observed on every request and store operation: series bound once (fast-series.ts), the
+    // exposition unchanged.
+    httpRequests: new FastCounter({
       name: 'gatehouse_http_requests_total',
       help: 'HTTP requests',
       labelNames: labels,
       registers,
     }),
-    httpDuration: new Histogram({
+    httpDuration: new FastHistogram({
       name: 'gatehouse_http_request_duration_seconds',
       help: 'HTTP request latency',
       labelNames: labels,
@@ -72,7 +75,7 @@ export function createMetrics() {
       labelNames: ['result'],
       registers,
     }),
-    storeOperations: new Histogram({
+    storeOperations: new FastHistogram({
       name: 'gatehouse_store_operation_duration_seconds',
       help: 'Store operation latency',
       labelNames: ['operation', 'result'],
@@ -101,20 +104,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * matched router path, or "other" (never the raw path, which would let clients mint labels).
  */
 export function createHttpMetrics(metrics: Metrics) {
-  // The labelled series, made once per route/method/status: prom-client hashes the label set on
-  // every inc() and observe() otherwise. Bounded like the labels themselves.
-  const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
-  const seriesFor = (route: string, method: string, status: string) => {
-    const key = `${route} ${method} ${status}`;
-    let found = series.get(key);
-    if (!found) {
-      const counter = metrics.httpRequests.labels(route, method, status);
-      const histogram = metrics.httpDuration.labels(route, method, status);
-      found = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
-      series.set(key, found);
-    }
-    return found;
-  };
+  const observe = createHttpObserver(metrics);
   return async function httpMetrics(ctx: Context, next: Next) {
     const started = performance.now();
     try {
@@ -122,10 +112,31 @@ export function createHttpMetrics(metrics: Metrics) {
     } finally {
       const oidcRoute = (ctx as { oidc?: { route?: string } }).oidc?.route;
       const route = oidcRoute ?? (ctx as { _matchedRoute?: string })._matchedRoute ?? 'other';
-      const { count, observe } = seriesFor(String(route), ctx.method, String(ctx.status));
-      count();
-      observe((performance.now() - started) / 1000);
+      observe(String(route), ctx.method, ctx.status, (performance.now() - started) / 1000);
     }
+  };
+}
+
+/**
+ * Request count and duration per route, method and status, for the Koa middleware and the
+ * metadata listener's fast path. The pair of series is looked up once per label set (bounded like
+ * the labels themselves).
+ */
+export function createHttpObserver(metrics: Metrics) {
+  const series = new Map<string, (seconds: number) => void>();
+  return (route: string, method: string, status: number, seconds: number) => {
+    const key = `${route} ${method} ${status}`;
+    let observe = series.get(key);
+    if (!observe) {
+      const counter = metrics.httpRequests.labels(route, method, String(status));
+      const histogram = metrics.httpDuration.labels(route, method, String(status));
+      observe = (s) => {
+        counter.inc();
+        histogram.observe(s);
+      };
+      series.set(key, observe);
+    }
+    observe(seconds);
   };
 }
 
@@ -164,11 +175,11 @@ export function createMetricsApp(metrics: Metrics, bearerToken: string | undefin
 }
 
 /**
- * Store operation latency and failures, for instrumentStore. The labelled series are made once
- * per operation and result (prom-client would hash the labels on every observation).
+ * Store operation latency and failures, for instrumentStore. The series are looked up once per
+ * operation and result; failures (rare) go through prom-client's counters directly.
  */
 export function storeObserver(metrics: Metrics) {
-  const series = new Map<string, ReturnType<Metrics['storeOperations']['labels']>>();
+  const series = new Map<string, HistogramSeries>();
   return {
     observe(operation: string, seconds: number, error?: unknown) {
       const failed = isStoreUnavailable(error);
