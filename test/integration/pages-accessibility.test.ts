@@ -65,7 +65,7 @@ describe('the pages are usable on small and large screens, by keyboard and with 
       await page.goto(authorizeUrl(gh.issuer, { login_hint: 'alice' }));
       await page.screenshot({ path: `${SHOTS}/sign-in-${width}.png`, fullPage: true });
       // The form starts high enough to be seen without scrolling on a phone.
-      const box = await page.locator('button:has-text("Sign in")').boundingBox();
+      const box = await page.getByRole('button', { name: 'Sign in', exact: true }).boundingBox();
       expect(box!.y + box!.height).toBeLessThanOrEqual(800);
       expect(box!.width).toBeGreaterThanOrEqual(width === 375 ? 280 : 300);
       await context!.close();

@@ -100,7 +100,12 @@ describe('sign-in and consent pages for applications nobody verified', () => {
     const csp = login.headers.get('content-security-policy') ?? '';
     expect(csp).toMatch(/default-src 'none'|script-src/);
     expect(csp).not.toContain("'unsafe-inline'");
-    expect(loginHtml).not.toMatch(/<script/i);
+    // No inline script: the only scripts are the passkey button's, from the issuer's /assets/.
+    const scripts = [...loginHtml.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/gi)];
+    expect(scripts.map(([, attributes, body]) => ({ attributes: attributes!.trim(), body }))).toEqual([
+      { attributes: 'src="/assets/simplewebauthn-browser.js" defer', body: '' },
+      { attributes: 'src="/assets/passkeys.js" defer', body: '' },
+    ]);
   });
 
   it('do not promise lasting access when no refresh token will be issued', async () => {
