@@ -203,20 +203,32 @@ export async function createRedisStore(
    */
   const polledDeviceCodes = new Map<string, { record: AdapterPayload | undefined; at: number }>();
 
+  /** The RFC 8628 poll state of `key` (one script): whether this poll came too soon, and the interval. */
+  async function recordPoll(
+    key: string,
+    now: number,
+    intervalSeconds: number,
+    slowDownSeconds: number,
+    ttlSeconds: number,
+    freePolls: number,
+  ) {
+    const [tooSoon, interval] = await scripts.ghPoll(
+      k(`rec:${key}`),
+      now,
+      intervalSeconds,
+      slowDownSeconds,
+      ttlSeconds,
+      freePolls,
+    );
+    return { tooSoon: tooSoon === 1, interval };
+  }
+
   async function pollDeviceCode(id: string, poll: DeviceCodePoll) {
     const { clientId, key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls } = poll;
     if (client instanceof Cluster) {
       // Two slots: read, then record the poll (as before the one-step script).
       if (!isPendingDeviceCode(await readRecord(`DeviceCode:${id}`), clientId, now)) return undefined;
-      const [tooSoon, interval] = await scripts.ghPoll(
-        k(`rec:${key}`),
-        now,
-        intervalSeconds,
-        slowDownSeconds,
-        ttlSeconds,
-        freePolls,
-      );
-      return { tooSoon: tooSoon === 1, interval };
+      return recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls);
     }
     const [payload, consumed, tooSoon, interval] = await scripts.ghPollDeviceCode(
       k(`DeviceCode:${id}`),
@@ -363,17 +375,7 @@ export async function createRedisStore(
       }),
     deleteRecord: (key) => run(async () => void (await client.del(k(`rec:${key}`)))),
     recordPoll: (key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls = 1) =>
-      run(async () => {
-        const [tooSoon, interval] = await scripts.ghPoll(
-          k(`rec:${key}`),
-          now,
-          intervalSeconds,
-          slowDownSeconds,
-          ttlSeconds,
-          freePolls,
-        );
-        return { tooSoon: tooSoon === 1, interval };
-      }),
+      run(() => recordPoll(key, now, intervalSeconds, slowDownSeconds, ttlSeconds, freePolls)),
     pollDeviceCode: (id, poll) => run(() => pollDeviceCode(id, poll)),
     createRateLimiter: (options) =>
       failClosed(

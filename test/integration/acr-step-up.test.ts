@@ -9,7 +9,7 @@ import {
 import { createFactors } from '../../src/mfa/factors.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { readForm, UserAgent } from '../support/browserless.js';
-import { discover } from '../support/rp-client.js';
+import { authorizationRequest, discover } from '../support/rp-client.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { TEST_TOTP_SECRET, totpCode } from '../support/totp.js';
 
@@ -89,30 +89,7 @@ describe.each(['memory', 'redis'] as const)(
       await redis?.destroy();
     });
 
-    /** An authorization request through openid-client; returns its URL and the checks for its answer. */
-    async function request(params: Record<string, string> = {}) {
-      const verifier = client.randomPKCECodeVerifier();
-      const nonce = client.randomNonce();
-      const state = client.randomState();
-      const url = client.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT,
-        scope: 'openid',
-        nonce,
-        state,
-        code_challenge: await client.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        ...params,
-      });
-      const redeem = async (callback: URL) =>
-        (
-          await client.authorizationCodeGrant(config, callback, {
-            pkceCodeVerifier: verifier,
-            expectedNonce: nonce,
-            expectedState: state,
-          })
-        ).claims()!;
-      return { url, state, redeem };
-    }
+    const request = (params: Record<string, string> = {}) => authorizationRequest(config, REDIRECT, params);
 
     it('advertises the three values in acr_values_supported', () => {
       expect(config.serverMetadata().acr_values_supported).toEqual([

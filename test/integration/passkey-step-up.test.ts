@@ -3,7 +3,7 @@ import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { ACR_MULTI_FACTOR, ACR_PHISHING_RESISTANT, KNOWN_ACR_VALUES } from '../../src/mfa/acr.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { readForm, UserAgent } from '../support/browserless.js';
-import { discover } from '../support/rp-client.js';
+import { authorizationRequest, discover } from '../support/rp-client.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { TEST_TOTP_SECRET, totpCode } from '../support/totp.js';
@@ -83,30 +83,7 @@ describe.each(['memory', 'redis'] as const)('step-up to phr with a passkey (%s s
     return key;
   }
 
-  /** An authorization request built by openid-client, and the redemption of its answer. */
-  async function request(params: Record<string, string> = {}) {
-    const verifier = client.randomPKCECodeVerifier();
-    const nonce = client.randomNonce();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      nonce,
-      state,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...params,
-    });
-    const redeem = async (callback: URL) =>
-      (
-        await client.authorizationCodeGrant(config, callback, {
-          pkceCodeVerifier: verifier,
-          expectedNonce: nonce,
-          expectedState: state,
-        })
-      ).claims()!;
-    return { url, redeem };
-  }
+  const request = (params: Record<string, string> = {}) => authorizationRequest(config, REDIRECT, params);
 
   /**
    * Drives the pages like a person: the password, a code, the passkey (answered by `key` for the

@@ -9,7 +9,7 @@ import {
 import { createFactors } from '../../src/mfa/factors.js';
 import { startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { readForm, UserAgent } from '../support/browserless.js';
-import { discover } from '../support/rp-client.js';
+import { authorizationRequest, discover } from '../support/rp-client.js';
 import { TEST_TOTP_SECRET, totpCode } from '../support/totp.js';
 
 /**
@@ -38,29 +38,10 @@ describe('acr step-up cannot be forged, downgraded or skipped', () => {
   });
   afterAll(() => gh?.stop());
 
-  async function request(params: Record<string, string> = {}) {
-    const verifier = client.randomPKCECodeVerifier();
-    const nonce = client.randomNonce();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      nonce,
-      state,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...params,
-    });
-    const redeem = async (callback: string) =>
-      (
-        await client.authorizationCodeGrant(config, new URL(callback), {
-          pkceCodeVerifier: verifier,
-          expectedNonce: nonce,
-          expectedState: state,
-        })
-      ).claims()!;
+  const request = async (params: Record<string, string> = {}) => {
+    const { url, redeem } = await authorizationRequest(config, REDIRECT, params);
     return { url: url.href, redeem };
-  }
+  };
 
   /** Password (and consent) for `name` in `ua`; returns where the browser lands. */
   async function signIn(ua: UserAgent, url: string, name: string) {

@@ -129,3 +129,35 @@ export async function silentAuthorization(
   });
   return new URL((await ua.follow(url.href)).url);
 }
+
+/**
+ * An authorization request built by openid-client (PKCE S256, nonce and state), and the redemption
+ * of its answer at the token endpoint, giving the ID token's claims.
+ */
+export async function authorizationRequest(
+  config: client.Configuration,
+  redirectUri: string,
+  params: Record<string, string> = {},
+) {
+  const verifier = client.randomPKCECodeVerifier();
+  const nonce = client.randomNonce();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    nonce,
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  });
+  const redeem = async (callback: string | URL) =>
+    (
+      await client.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedNonce: nonce,
+        expectedState: state,
+      })
+    ).claims()!;
+  return { url, state, redeem };
+}
