@@ -66,10 +66,14 @@ export async function startRedis({ replicaOf } = {}) {
   };
 }
 
-/** Asks the server on `port` one command and resolves with its raw reply (first packet). */
-function ask(port, command) {
+/**
+ * Asks the Redis server on `port` one command (RESP inline form) and resolves with its raw reply
+ * (the first packet), or '' when the connection fails, closes or stays silent for 2 s.
+ */
+export function askRedis(port, command) {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(2000, () => socket.destroy());
     socket.once('connect', () => {
       socket.write(`${command}\r\n`);
       socket.once('data', (data) => {
@@ -78,36 +82,27 @@ function ask(port, command) {
       });
     });
     socket.once('error', () => resolve(''));
+    socket.once('close', () => resolve(''));
   });
 }
 
 async function waitForReplica(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await ask(port, 'INFO replication')).includes('master_link_status:up')) return;
+    if ((await askRedis(port, 'INFO replication')).includes('master_link_status:up')) return;
     await sleep(100);
   }
   throw new Error(`the replica on port ${port} did not catch up with its master`);
 }
 
-async function waitForRedis(port, timeoutMs) {
+/** Resolves once the server answers PING with PONG (not LOADING: an AOF is read back first). */
+export async function waitForRedis(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.write('PING\r\n');
-        socket.once('data', (data) => {
-          socket.destroy();
-          resolve(data.toString().startsWith('+PONG'));
-        });
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
+    if ((await askRedis(port, 'PING')).startsWith('+PONG')) return;
     await sleep(50);
   }
-  throw new Error(`redis-server did not start on port ${port}`);
+  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
 }
 
 /**

@@ -3,38 +3,9 @@
 // directory (SHUTDOWN, which flushes the AOF, then a new process that loads it back).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../lib/processes.mjs';
-
-/** Sends one command in RESP inline form and resolves with the first reply packet ('' on error). */
-function ask(port, command) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(2000, () => socket.destroy());
-    socket.once('connect', () => {
-      socket.write(`${command}\r\n`);
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString());
-      });
-    });
-    socket.once('error', () => resolve(''));
-    socket.once('close', () => resolve(''));
-  });
-}
-
-/** Resolves once the server answers PING with PONG (not LOADING: the AOF is read back). */
-async function waitForPong(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await ask(port, 'PING')).startsWith('+PONG')) return;
-    await sleep(25);
-  }
-  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
-}
+import { askRedis, freePort, waitForRedis } from '../lib/processes.mjs';
 
 export async function startAofRedis() {
   const port = await freePort();
@@ -64,7 +35,7 @@ export async function startAofRedis() {
   const spawnServer = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
     exited = new Promise((resolve) => child.once('exit', resolve));
-    await waitForPong(port, 30_000);
+    await waitForRedis(port, 30_000);
   };
   await spawnServer();
   return {
@@ -81,7 +52,7 @@ export async function startAofRedis() {
      */
     async restart() {
       const shutdownAt = Date.now();
-      await ask(port, 'SHUTDOWN');
+      await askRedis(port, 'SHUTDOWN');
       await exited;
       const exitedAt = Date.now();
       await spawnServer();
