@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
@@ -17,6 +16,7 @@ import {
 import { discover } from '../support/rp-client.js';
 import { ACR_PHISHING_RESISTANT, KNOWN_ACR_VALUES } from '../../src/mfa/acr.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { linesSink } from '../support/log-lines.js';
 
 /**
  * Passkeys through the pages, in Chromium with a virtual authenticator (CDP WebAuthn domain:
@@ -66,12 +66,7 @@ describe.each(['memory', 'redis'] as const)('passkeys in Chromium (%s store)', (
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     if (kind === 'redis') redis = await startRedisServer();
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const sink = linesSink(lines);
     gh = await startTestGatehouse({
       env: redis ? { REDIS_URL: redis.url } : {},
       logger: pino({ level: 'info' }, sink),

@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
 import { readForm, UserAgent } from '../support/browserless.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { totpCode } from '../support/totp.js';
+import { linesSink } from '../support/log-lines.js';
 
 /**
  * Trust boundary: the account page changes what signing in asks for. Only the signed-in user, from
@@ -21,12 +21,7 @@ describe.each(['memory', 'redis'] as const)('account page attacks (%s store)', (
   const lines: string[] = [];
   beforeAll(async () => {
     if (kind === 'redis') redis = await startRedisServer();
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const sink = linesSink(lines);
     gh = await startTestGatehouse({
       env: redis ? { REDIS_URL: redis.url } : {},
       logger: pino({ level: 'info' }, sink),

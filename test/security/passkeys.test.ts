@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { GENEROUS_RATE_LIMITS, startTestGatehouse } from '../support/gatehouse.js';
@@ -7,6 +6,7 @@ import { authorizeUrl } from '../support/browser.js';
 import { readForm, UserAgent } from '../support/browserless.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { FLAGS, SoftAuthenticator } from '../support/soft-authenticator.js';
+import { linesSink } from '../support/log-lines.js';
 
 /**
  * Trust boundary: a passkey assertion signs a user in by itself (two factors). Only a signature
@@ -33,12 +33,7 @@ describe.each(['memory', 'redis'] as const)('passkey attacks (%s store)', (kind)
 
   beforeAll(async () => {
     if (kind === 'redis') redis = await startRedisServer();
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const sink = linesSink(lines);
     gh = await startTestGatehouse({
       env: { TRUST_PROXY: '1', METRICS_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) },
       logger: pino({ level: 'info' }, sink),

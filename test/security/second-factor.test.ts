@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { GENEROUS_RATE_LIMITS, startTestGatehouse, TEST_CLIENTS } from '../support/gatehouse.js';
 import { readForm, UserAgent } from '../support/browserless.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { TEST_TOTP_SECRET, totpCode } from '../support/totp.js';
+import { linesSink } from '../support/log-lines.js';
 
 /**
  * Trust boundary: the second factor. Knowing the password must not be enough: a code cannot be
@@ -29,12 +29,7 @@ describe.each(['memory', 'redis'] as const)('second factor attacks (%s store)', 
   const lines: string[] = [];
   beforeAll(async () => {
     if (kind === 'redis') redis = await startRedisServer();
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const sink = linesSink(lines);
     gh = await startTestGatehouse({
       env: { TRUST_PROXY: '1', METRICS_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) },
       logger: pino({ level: 'info' }, sink),
