@@ -1,7 +1,7 @@
 import type { RunningGatehouse } from '../../src/gatehouse.js';
 import { FAST_DEVICE_FLOW, startTestGatehouse } from '../support/gatehouse.js';
 import { approveDevice, basicAuth } from '../support/flows.js';
-import { registerAwsClient, type ClientCredentials } from '../support/grant-requests.js';
+import { postAwsJson, registerAwsClient, type ClientCredentials } from '../support/grant-requests.js';
 
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -18,18 +18,8 @@ describe('the AWS API’s in-process request to the provider', () => {
   });
   afterAll(() => gh?.stop());
 
-  const aws = async (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${gh.issuer}/aws/oidc${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      type: res.headers.get('x-amzn-errortype'),
-      body: (await res.json()) as Record<string, string>,
-    };
-  };
+  const aws = (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    postAwsJson(gh.issuer, path, body, headers);
 
   /** A device code of `client` that alice approved. */
   async function approvedDeviceCode(client: ClientCredentials): Promise<string> {

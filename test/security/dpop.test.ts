@@ -8,9 +8,10 @@ import { authorize, discover } from '../support/rp-client.js';
 import { approveDevice, basicAuth } from '../support/flows.js';
 import {
   ACCESS_TOKEN_TYPE,
-  postAsClient,
-  registerAwsClient,
   TOKEN_EXCHANGE,
+  postAsClient,
+  postAwsJson,
+  registerAwsClient,
 } from '../support/grant-requests.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
@@ -333,14 +334,8 @@ describe('the AWS API stays Bearer', () => {
   });
   afterAll(() => gh?.stop());
 
-  const aws = async (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${gh.issuer}/aws/oidc${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, string> };
-  };
+  const aws = (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    postAwsJson(gh.issuer, path, body, headers);
 
   it('CreateToken never binds, even when the request carries a DPoP proof', async () => {
     const registered = await registerAwsClient(gh.issuer, { clientName: 'cli' });

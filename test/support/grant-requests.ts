@@ -158,3 +158,25 @@ export async function createTokenWithIamOutcome(
     iam.destroy();
   }
 }
+
+/**
+ * One AWS API call: `body` as JSON to `<issuer>/aws/oidc<path>`, with any extra headers; answers
+ * the status, the AWS error type (`x-amzn-ErrorType`, null on success) and the JSON body.
+ */
+export async function postAwsJson(
+  issuer: string,
+  path: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${issuer}/aws/oidc${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    type: res.headers.get('x-amzn-errortype'),
+    body: (await res.json()) as Record<string, string>,
+  };
+}
